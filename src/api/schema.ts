@@ -1,0 +1,298 @@
+// The OpenAPI v3 schemas and CRDs of Room and Member. crds/*.yaml are generated from this file
+// (`npm run generate`), and validate.ts checks objects against the same rules, so what the API server
+// admits and what the compiler accepts come from one place.
+import { ACCESS_MODES, GROUP, VERSION } from './types.js';
+import * as g from './grammar.js';
+
+type Schema = Record<string, unknown>;
+
+/** A CEL rule for the API server together with the same rule in TypeScript for the compiler. */
+export interface Rule<T> {
+  rule: string;
+  message: string;
+  check: (value: T) => boolean;
+}
+
+export const subjectRules: Rule<string>[] = [
+  {
+    rule: "!self.startsWith('_INBOX')",
+    message: 'a room subject must not be in the inbox space (_INBOX...): inboxes are private to each Member',
+    check: (s) => !s.startsWith('_INBOX'),
+  },
+  {
+    rule: "!self.startsWith('$')",
+    message: 'a room subject must not start with $: those subjects belong to the NATS system and JetStream APIs',
+    check: (s) => !s.startsWith('$'),
+  },
+];
+
+interface RoomRefShape {
+  room: string;
+  namespace?: string;
+}
+const refKey = (r: RoomRefShape) => `${r.namespace ?? ''}/${r.room}`;
+
+export const memberRoomsRules: Rule<RoomRefShape[]>[] = [
+  {
+    rule:
+      "self.all(r, self.exists_one(s, s.room == r.room && (has(s.namespace) ? s.namespace : '') == (has(r.namespace) ? r.namespace : '')))",
+    message: 'each room may be listed once per namespace: merge the access modes into one entry',
+    check: (refs) => new Set(refs.map(refKey)).size === refs.length,
+  },
+];
+
+/** Where validate.ts finds the TypeScript side of a schema node's CEL rules (JSON and YAML skip symbol keys). */
+export const CHECKS = Symbol('checks');
+
+const celOf = <T>(rules: Rule<T>[]) => ({
+  'x-kubernetes-validations': rules.map(({ rule, message }) => ({ rule, message })),
+  [CHECKS]: rules,
+});
+
+const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
+
+const subject = (description: string): Schema =>
+  str(description, { pattern: g.SUBJECT_PATTERN, maxLength: g.SUBJECT_MAX_LENGTH });
+
+const subjectSet = (description: string): Schema => ({
+  type: 'array',
+  description,
+  maxItems: g.MAX_DENY_SUBJECTS,
+  'x-kubernetes-list-type': 'set',
+  items: subject('A NATS subject; `*` matches one token, `>` the rest.'),
+});
+
+const conditions: Schema = {
+  type: 'array',
+  description: 'Current state, as standard Kubernetes conditions keyed by type.',
+  'x-kubernetes-list-type': 'map',
+  'x-kubernetes-list-map-keys': ['type'],
+  items: {
+    type: 'object',
+    required: ['type', 'status', 'reason', 'message'],
+    properties: {
+      type: str('Condition type: Accepted, Ready or Degraded.'),
+      status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
+      reason: str('A CamelCase reason a program can match on.'),
+      message: str('What happened, for humans.'),
+      observedGeneration: { type: 'integer', format: 'int64', description: 'The generation this condition describes.' },
+      lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
+    },
+  },
+};
+
+const observedGeneration: Schema = {
+  type: 'integer',
+  format: 'int64',
+  description: 'The metadata.generation the operator last acted on.',
+};
+
+export const roomSchema: Schema = {
+  type: 'object',
+  description:
+    'A Room is a NATS subject (a chat room, a service endpoint, a topic) that Members join with an access mode.',
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: {
+      type: 'object',
+      description: 'What the room is and who may join it.',
+      properties: {
+        subject: {
+          ...subject(
+            'The NATS subject of the room. Defaults to rooms.<namespace>.<name> (dots in the name stay dots). ' +
+              "It must lie within the namespace's subject root (rooms.<namespace> unless the cluster admin widened it). " +
+              'Wildcards are allowed: `*` matches one token, `>` (last token only) the rest.',
+          ),
+          ...celOf(subjectRules),
+        },
+        allowedNamespaces: {
+          type: 'array',
+          description: "Other namespaces whose Members may join this room. The room's own namespace is always allowed.",
+          maxItems: g.MAX_ALLOWED_NAMESPACES,
+          'x-kubernetes-list-type': 'set',
+          items: str('A namespace name.', { pattern: g.DNS_LABEL_PATTERN, maxLength: g.DNS_LABEL_MAX_LENGTH }),
+        },
+        jetstream: {
+          type: 'object',
+          description:
+            "Set when a JetStream stream captures the room's subject: members then get the JetStream API subjects of " +
+            'that stream only (stream info, consumers, acks), never the whole $JS.API.> space.',
+          properties: {
+            stream: str(
+              'The stream name. Defaults to <namespace>_<name> (dots become underscores); it must start with <namespace>_.',
+              { pattern: g.STREAM_NAME_PATTERN, maxLength: g.STREAM_NAME_MAX_LENGTH },
+            ),
+          },
+        },
+      },
+    },
+    status: {
+      type: 'object',
+      description: 'What the operator made of the room.',
+      properties: {
+        subject: str('The subject in force.'),
+        stream: str('The JetStream stream members may use, when spec.jetstream is set.'),
+        memberCount: { type: 'integer', description: 'How many accepted Members are granted this room.' },
+        observedGeneration,
+        conditions,
+      },
+    },
+  },
+};
+
+const roomRef: Schema = {
+  type: 'object',
+  required: ['room', 'access'],
+  properties: {
+    room: str('The name of the Room.', { pattern: g.DNS_SUBDOMAIN_PATTERN, maxLength: g.DNS_SUBDOMAIN_MAX_LENGTH }),
+    namespace: str("The Room's namespace, when it is not the Member's own. That Room must list this Member's namespace in allowedNamespaces.", {
+      pattern: g.DNS_LABEL_PATTERN,
+      maxLength: g.DNS_LABEL_MAX_LENGTH,
+    }),
+    access: str(
+      'Publish: publish to the subject. Subscribe: subscribe to it. PublishSubscribe: both. ' +
+        'Request: publish requests and receive replies on the private inbox. ' +
+        'Respond: subscribe to the subject and answer requests (allow_responses).',
+      { enum: [...ACCESS_MODES] },
+    ),
+  },
+};
+
+export const memberSchema: Schema = {
+  type: 'object',
+  description: 'A Member is a NATS identity (an nkey user) that joins Rooms with an access mode and gets a private inbox.',
+  properties: {
+    apiVersion: { type: 'string' },
+    kind: { type: 'string' },
+    metadata: { type: 'object' },
+    spec: {
+      type: 'object',
+      description: 'Who the member is and which rooms it joins.',
+      properties: {
+        nkey: str(
+          'The public user nkey (U...) the client signs in with. Leave it out and the operator generates a key pair and ' +
+            'writes the seed to the Secret <name>-nats-credentials in this namespace.',
+          { pattern: g.USER_NKEY_PATTERN },
+        ),
+        rooms: {
+          type: 'array',
+          description: 'The rooms this member joins and how.',
+          maxItems: g.MAX_ROOMS_PER_MEMBER,
+          items: roomRef,
+          ...celOf(memberRoomsRules),
+        },
+        inboxPrefix: str(
+          'The private inbox prefix. Defaults to _INBOX_<namespace>_<name> (dots in the name become underscores). ' +
+            'An override must start with _INBOX_<namespace>_. The client must connect with it (nats.js: inboxPrefix).',
+          { pattern: g.INBOX_PREFIX_PATTERN, maxLength: g.INBOX_PREFIX_MAX_LENGTH },
+        ),
+        deny: {
+          type: 'object',
+          description: 'Subjects this member may never use, even where a room grants them.',
+          properties: {
+            publish: subjectSet('Subjects the member may not publish to.'),
+            subscribe: subjectSet('Subjects the member may not subscribe to.'),
+          },
+        },
+      },
+    },
+    status: {
+      type: 'object',
+      description: 'What the operator made of the member.',
+      properties: {
+        publicKey: str('The public nkey in the NATS config.'),
+        inboxPrefix: str('The inbox prefix the client must connect with.'),
+        credentialsSecret: str('The Secret holding the generated seed, when the operator generated the key.'),
+        grantedSubjects: {
+          type: 'object',
+          description: 'The permissions in the NATS config.',
+          properties: {
+            publish: { type: 'array', items: { type: 'string' } },
+            subscribe: { type: 'array', items: { type: 'string' } },
+            allowResponses: { type: 'boolean' },
+          },
+        },
+        rooms: {
+          type: 'array',
+          description: 'Each room reference and whether it was granted.',
+          items: {
+            type: 'object',
+            properties: {
+              room: { type: 'string' },
+              namespace: { type: 'string' },
+              access: { type: 'string' },
+              granted: { type: 'boolean' },
+              subject: { type: 'string' },
+              reason: { type: 'string' },
+            },
+          },
+        },
+        observedGeneration,
+        conditions,
+      },
+    },
+  },
+};
+
+interface CrdNames {
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+}
+
+function crd(names: CrdNames, schema: Schema, columns: Schema[]): Schema {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${names.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { ...names, listKind: `${names.kind}List`, categories: ['nats-rooms'] },
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: columns,
+          schema: { openAPIV3Schema: schema },
+        },
+      ],
+    },
+  };
+}
+
+const condColumn = (type: string): Schema => ({
+  name: type,
+  type: 'string',
+  jsonPath: `.status.conditions[?(@.type=="${type}")].status`,
+});
+const ageColumn: Schema = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
+
+export const roomCrd = crd(
+  { kind: 'Room', plural: 'rooms', singular: 'room', shortNames: ['nroom'] },
+  roomSchema,
+  [
+    { name: 'Subject', type: 'string', jsonPath: '.status.subject' },
+    { name: 'Members', type: 'integer', jsonPath: '.status.memberCount' },
+    condColumn('Ready'),
+    ageColumn,
+  ],
+);
+
+export const memberCrd = crd(
+  { kind: 'Member', plural: 'members', singular: 'member', shortNames: ['nmember'] },
+  memberSchema,
+  [
+    { name: 'Public Key', type: 'string', jsonPath: '.status.publicKey', priority: 1 },
+    { name: 'Inbox', type: 'string', jsonPath: '.status.inboxPrefix' },
+    condColumn('Accepted'),
+    condColumn('Ready'),
+    { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Accepted")].reason', priority: 1 },
+    ageColumn,
+  ],
+);
