@@ -1,0 +1,173 @@
+// For any Rooms and Members, valid or hostile, the rendered config is accepted by nats-server and
+// the permissions nats-server would enforce are exactly the ones the compiler intended: no value can
+// inject config, widen a grant, or drop a deny. nats-server's own parser (test/tools/natsperms) reads
+// every config; a sample also goes through `nats-server -t`.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compile, type Permissions, type SubjectPermission } from '../../src/auth/compile.js';
+import { LOCKED_USER_KEY, render } from '../../src/auth/render.js';
+import { ACCESS_MODES, type Member, type Room } from '../../src/api/types.js';
+import { binary } from '../support/binaries.js';
+import { covers, NatsPerms, serverAllows, type ParsedUser } from '../support/natsperms.js';
+import { newUserKey } from '../support/objects.js';
+
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
+const NAMESPACES = ['a', 'b', 'team-c'];
+const KEYS = Array.from({ length: 40 }, () => newUserKey().publicKey);
+
+const hostile = fc.constantFrom(
+  'a"b', 'a\nb', 'x}', '}]}', 'rooms.a.x"] }, {nkey: "U', '$VAR', '${x}', 'a b', "include './x'", '', '.', 'a..b',
+  'rooms.a.>.x', '\u0000', 'rooms.a.\u00e9', '#comment', '// c', 'rooms.a.*x', '>', '*',
+);
+const token = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,6}$/);
+const subjectUnder = (root: string) =>
+  fc.tuple(fc.array(fc.oneof(token, fc.constant('*')), { maxLength: 3 }), fc.boolean()).map(([ts, tail]) =>
+    [root, ...ts, ...(tail ? ['>'] : [])].join('.'),
+  );
+const anySubject = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom(...NAMESPACES).chain((ns) => subjectUnder(`rooms.${ns}`)) },
+  { weight: 3, arbitrary: subjectUnder('elsewhere') },
+  { weight: 1, arbitrary: hostile },
+  { weight: 1, arbitrary: fc.string({ maxLength: 12 }) },
+);
+const roomName = fc.constantFrom('r1', 'r2', 'r3', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name');
+
+const roomArb: fc.Arbitrary<Room> = fc.record({
+  ns: fc.constantFrom(...NAMESPACES),
+  name: roomName,
+  subject: fc.option(anySubject, { nil: undefined }),
+  allowed: fc.option(fc.subarray(NAMESPACES), { nil: undefined }),
+  jetstream: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(undefined) },
+    { weight: 3, arbitrary: fc.option(fc.constantFrom('a_s', 'b_s', 'team-c_s', 'x'), { nil: null }) },
+    { weight: 1, arbitrary: hostile },
+  ),
+}).map(({ ns, name, subject, allowed, jetstream }) => ({
+  metadata: { namespace: ns, name },
+  spec: {
+    ...(subject !== undefined && { subject }),
+    ...(allowed !== undefined && { allowedNamespaces: allowed }),
+    ...(jetstream !== undefined && { jetstream: jetstream === null ? {} : { stream: jetstream } }),
+  },
+}));
+
+const memberArb: fc.Arbitrary<Member> = fc.record({
+  ns: fc.constantFrom(...NAMESPACES),
+  name: fc.constantFrom('m1', 'm2', 'm3', 'm.4', 'm5'),
+  nkey: fc.oneof({ weight: 16, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: fc.constant('U' + 'A'.repeat(55)) }),
+  created: fc.integer({ min: 0, max: 5 }),
+  rooms: fc.uniqueArray(
+    fc.record({ room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'), namespace: fc.option(fc.constantFrom(...NAMESPACES), { nil: undefined }), access: fc.constantFrom(...ACCESS_MODES) }),
+    // Mostly distinct references (a repeated one is an InvalidSpec the unit tests cover).
+    { maxLength: 4, selector: (r) => `${r.namespace ?? ''}/${r.room}/${r.access === 'Publish' ? 'dup' : r.access}` },
+  ),
+  inbox: fc.oneof(
+    { weight: 8, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constantFrom('_INBOX_a_x', '_INBOX_b_m1', '_INBOX_a_m1', '_INBOX') },
+    { weight: 1, arbitrary: hostile },
+  ),
+  denyPub: fc.array(anySubject, { maxLength: 1 }),
+  denySub: fc.array(anySubject, { maxLength: 1 }),
+}).map((m) => ({
+  metadata: { namespace: m.ns, name: m.name, creationTimestamp: new Date(1_700_000_000_000 + m.created * 1000).toISOString() },
+  spec: {
+    nkey: m.nkey,
+    rooms: m.rooms.map((r) => (r.namespace === undefined ? { room: r.room, access: r.access } : r)),
+    ...(m.inbox !== undefined && { inboxPrefix: m.inbox }),
+    ...((m.denyPub.length > 0 || m.denySub.length > 0) && { deny: { publish: m.denyPub, subscribe: m.denySub } }),
+  },
+}));
+
+/** Objects as the API server would hold them: unique by namespace/name. */
+const uniqueByKey = <T extends Room | Member>(items: T[]) =>
+  [...new Map(items.map((i) => [`${i.metadata.namespace}/${i.metadata.name}`, i])).values()];
+const worldArb = fc.record({ rooms: fc.array(roomArb, { maxLength: 6 }).map(uniqueByKey), members: fc.array(memberArb, { maxLength: 8 }).map(uniqueByKey) });
+
+/** Literal subjects that probe a permission list: each entry instantiated, and its neighbours. */
+function probesFor(perms: Permissions): string[] {
+  const lists = [perms.publish.allow, perms.publish.deny, perms.subscribe.allow, perms.subscribe.deny].flat();
+  const probes = new Set(['_INBOX.x', '_INBOX_a_m1.x', 'rooms.a.r1', 'rooms.b.r1.z', 'elsewhere.q', '$SYS.REQ.SERVER.PING', 'x']);
+  for (const s of lists) {
+    probes.add(s.replaceAll('*', 'q').replace(/>$/, 'q.r'));
+    probes.add(s.replaceAll('*', 'q').replace(/\.?>$/, ''));
+    probes.add(`${s.replaceAll('*', 'q').replace(/\.?>$/, '')}.extra`);
+  }
+  return [...probes].filter((p) => p.length > 0 && !p.includes('>') && !p.includes('*'));
+}
+
+const intended = (p: SubjectPermission, literal: string) => p.allow.some((a) => covers(a, literal)) && !p.deny.some((d) => covers(d, literal));
+
+let dir: string;
+let natsperms: NatsPerms;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'nro-property-'));
+  natsperms = new NatsPerms();
+});
+afterAll(() => {
+  natsperms?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe(`rendered configs (${RUNS} generated worlds)`, () => {
+  it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
+    const stats = { worlds: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
+    await fc.assert(
+      fc.asyncProperty(worldArb, async ({ rooms, members }) => {
+        const compiled = compile(rooms, members);
+        const { text } = render(compiled.model);
+        const path = join(dir, `w${stats.worlds++ % 64}.conf`);
+        writeFileSync(path, text);
+        const parsed = await natsperms.parse(path);
+        expect(parsed.error, text).toBeUndefined();
+
+        const byKey = new Map<string, ParsedUser>(parsed.users!.map((u) => [u.nkey, u]));
+        expect([...byKey.keys()].sort()).toEqual([LOCKED_USER_KEY, ...compiled.model.users.map((u) => u.publicKey)].sort());
+        expect(new Set(parsed.users!.map((u) => u.account))).toEqual(new Set(['ROOMS']));
+        const locked = byKey.get(LOCKED_USER_KEY)!;
+        expect(serverAllows(locked.publish, 'anything') || serverAllows(locked.subscribe, 'anything')).toBe(false);
+
+        for (const user of compiled.model.users) {
+          const server = byKey.get(user.publicKey)!;
+          expect(server.hasPermissions).toBe(true);
+          expect(server.responses !== null).toBe(user.permissions.allowResponses);
+          for (const probe of probesFor(user.permissions)) {
+            stats.probes++;
+            expect(serverAllows(server.publish, probe), `publish ${probe} for ${user.member}`).toBe(intended(user.permissions.publish, probe));
+            expect(serverAllows(server.subscribe, probe), `subscribe ${probe} for ${user.member}`).toBe(intended(user.permissions.subscribe, probe));
+          }
+          // Every subject nats-server holds for the user is one the compiler meant (nothing injected).
+          expect([...(server.publish?.allow ?? [])].sort()).toEqual(user.permissions.publish.allow);
+          expect([...(server.subscribe?.allow ?? [])].sort()).toEqual(user.permissions.subscribe.allow);
+        }
+        for (const m of compiled.members.values()) m.accepted ? stats.acceptedMembers++ : stats.rejectedMembers++;
+        for (const r of compiled.rooms.values()) if (!r.accepted) stats.rejectedRooms++;
+      }),
+      { numRuns: RUNS, seed: Number(process.env.PROPERTY_SEED ?? 20261122) },
+    );
+    console.log(`property: ${JSON.stringify(stats)}`);
+    // The generator must exercise both sides, or this test could pass without testing anything.
+    expect(stats.acceptedMembers).toBeGreaterThan(RUNS);
+    expect(stats.rejectedMembers).toBeGreaterThan(RUNS / 4);
+    expect(stats.rejectedRooms).toBeGreaterThan(RUNS / 4);
+  }, 600_000);
+
+  it('pass `nats-server -t` (a sample, one process each)', () => {
+    const server = binary('nats-server');
+    const worlds = fc.sample(worldArb, { numRuns: 100, seed: 7 });
+    let withUsers = 0;
+    worlds.forEach(({ rooms, members }, i) => {
+      const compiled = compile(rooms, members);
+      if (compiled.model.users.length > 0) withUsers++;
+      const path = join(dir, `t${i}.conf`);
+      writeFileSync(path, render(compiled.model).text);
+      const run = spawnSync(server, ['-t', '-c', path], { encoding: 'utf8' });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout + run.stderr).toContain('is valid');
+    });
+    expect(withUsers).toBeGreaterThan(50);
+  }, 120_000);
+});

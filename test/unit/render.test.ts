@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { render, LOCKED_USER_KEY } from '../../src/auth/render.js';
+import { compile } from '../../src/auth/compile.js';
+import { fromPublic } from 'nkeys.js';
+import { member, newUserKey, room } from '../support/objects.js';
+
+const K1 = newUserKey().publicKey;
+
+describe('render', () => {
+  it('always holds the locked user, so authentication stays required with no members', () => {
+    const { text } = render(compile([], []).model);
+    expect(text).toContain(`{nkey: "${LOCKED_USER_KEY}", permissions: {publish: {deny: [">"]}, subscribe: {deny: [">"]}}}`);
+    expect(() => fromPublic(LOCKED_USER_KEY)).not.toThrow();
+  });
+
+  it('writes an empty publish allow list as an explicit deny of everything', () => {
+    const { text } = render(compile([room('t', 'r')], [member('t', 'm', { nkey: K1, rooms: [{ room: 'r', access: 'Respond' }] })]).model);
+    expect(text).toContain(`{nkey: "${K1}", permissions: {publish: {deny: [">"]}, subscribe: {allow: ["_INBOX_t_m.>", "rooms.t.r"]}, allow_responses: true}}`);
+  });
+
+  it('keeps the member deny list next to the implicit deny-all', () => {
+    const { text } = render(compile([], [member('t', 'm', { nkey: K1, deny: { publish: ['x'] } })]).model);
+    expect(text).toContain('publish: {deny: [">", "x"]}');
+  });
+
+  it('refuses to write a value outside the grammar even if the compiler let it through', () => {
+    const model = compile([], [member('t', 'm', { nkey: K1 })]).model;
+    const tampered = structuredClone(model);
+    tampered.users[0]!.permissions.subscribe.allow.push('a"] } users: [ {user: x');
+    expect(() => render(tampered)).toThrow(/unsafe value/);
+    expect(() => render({ ...model, account: 'A }' })).toThrow(/account/);
+  });
+
+  it('hashes the text', () => {
+    const a = render(compile([], [member('t', 'm', { nkey: K1 })]).model);
+    const b = render(compile([], []).model);
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.hash).not.toBe(b.hash);
+  });
+});
