@@ -30,57 +30,63 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
-function validateAgainst(schema: Schema, value: unknown, path: string): FieldError[] {
-  const errors: FieldError[] = [];
-  const fail = (message: string) => errors.push({ path, message });
+/** `path` is built only when asked for (undefined: the caller needs no paths, only whether it is valid). */
+function validateAgainst(schema: Schema, value: unknown, path: string | undefined, errors: FieldError[] = []): FieldError[] {
+  const before = errors.length;
   const type = schema.type as string | undefined;
   const actual = typeOf(value);
   if (type && actual !== type && !(type === 'number' && actual === 'integer')) {
-    fail(`must be of type ${type}, not ${actual}`);
+    errors.push({ path: path ?? '', message: `must be of type ${type}, not ${actual}` });
     return errors;
   }
-  if (type === 'string') {
-    const s = value as string;
-    const maxLength = schema.maxLength as number | undefined;
-    if (maxLength !== undefined && s.length > maxLength) fail(`must be at most ${maxLength} characters`);
-    const pattern = schema.pattern as string | undefined;
-    if (pattern && !regexOf(pattern).test(s)) fail(`must match ${pattern}`);
-    const enumValues = schema.enum as string[] | undefined;
-    if (enumValues && !enumValues.includes(s)) fail(`must be one of ${enumValues.join(', ')}`);
-  }
-  if (type === 'array') {
+  if (type === 'string') checkString(schema, value as string, path, errors);
+  else if (type === 'array') {
     const items = value as unknown[];
     const maxItems = schema.maxItems as number | undefined;
-    if (maxItems !== undefined && items.length > maxItems) fail(`must have at most ${maxItems} items`);
-    if (schema['x-kubernetes-list-type'] === 'set' && new Set(items.map((i) => JSON.stringify(i))).size !== items.length) {
-      fail('must not contain duplicates');
-    }
+    if (maxItems !== undefined && items.length > maxItems) errors.push({ path: path ?? '', message: `must have at most ${maxItems} items` });
+    if (schema['x-kubernetes-list-type'] === 'set' && hasDuplicates(items)) errors.push({ path: path ?? '', message: 'must not contain duplicates' });
     const itemSchema = schema.items as Schema | undefined;
-    if (itemSchema) items.forEach((item, i) => errors.push(...validateAgainst(itemSchema, item, `${path}[${i}]`)));
-  }
-  if (type === 'object') {
+    if (itemSchema) for (let i = 0; i < items.length; i++) validateAgainst(itemSchema, items[i], path === undefined ? path : `${path}[${i}]`, errors);
+  } else if (type === 'object') {
     const obj = value as Record<string, unknown>;
     const properties = schema.properties as Record<string, Schema> | undefined;
     for (const key of (schema.required as string[] | undefined) ?? []) {
-      if (obj[key] === undefined) errors.push({ path: join(path, key), message: 'is required' });
+      if (obj[key] === undefined) errors.push({ path: join(path, key) ?? '', message: 'is required' });
     }
     if (properties) {
-      for (const [key, child] of Object.entries(obj)) {
+      for (const key in obj) {
+        const child = obj[key];
         const childSchema = properties[key];
-        if (!childSchema) errors.push({ path: join(path, key), message: 'is not a known field' });
-        else if (child !== undefined && !(key === 'metadata' && path === '')) {
-          errors.push(...validateAgainst(childSchema, child, join(path, key)));
-        }
+        if (!childSchema) errors.push({ path: join(path, key) ?? '', message: 'is not a known field' });
+        else if (child !== undefined && !(key === 'metadata' && path === '')) validateAgainst(childSchema, child, join(path, key), errors);
       }
     }
   }
   // CEL rules run only on values that passed the structural checks, as in the API server.
-  if (errors.length === 0) {
-    for (const rule of (schema[CHECKS] as Rule<unknown>[] | undefined) ?? []) {
-      if (!rule.check(value)) fail(rule.message);
-    }
+  const rules = schema[CHECKS] as Rule<unknown>[] | undefined;
+  if (rules && errors.length === before) {
+    for (const rule of rules) if (!rule.check(value)) errors.push({ path: path ?? '', message: rule.message });
   }
   return errors;
+}
+
+function checkString(schema: Schema, s: string, path: string | undefined, errors: FieldError[]): void {
+  const maxLength = schema.maxLength as number | undefined;
+  if (maxLength !== undefined && s.length > maxLength) errors.push({ path: path ?? '', message: `must be at most ${maxLength} characters` });
+  const pattern = schema.pattern as string | undefined;
+  if (pattern && !regexOf(pattern).test(s)) errors.push({ path: path ?? '', message: `must match ${pattern}` });
+  const enumValues = schema.enum as string[] | undefined;
+  if (enumValues && !enumValues.includes(s)) errors.push({ path: path ?? '', message: `must be one of ${enumValues.join(', ')}` });
+}
+
+function hasDuplicates(items: unknown[]): boolean {
+  const seen = new Set<unknown>();
+  for (const item of items) {
+    const key = typeof item === 'object' && item !== null ? JSON.stringify(item) : item;
+    if (seen.has(key)) return true;
+    seen.add(key);
+  }
+  return false;
 }
 
 const regexCache = new Map<string, RegExp>();
@@ -90,15 +96,21 @@ function regexOf(pattern: string): RegExp {
   return re;
 }
 
-const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+const join = (path: string | undefined, key: string) => (path === undefined ? undefined : path ? `${path}.${key}` : key);
 
 /** Validates a Room's spec only: what the compiler needs (status is the operator's own). */
 export function validateRoomSpec(spec: unknown): FieldError[] {
-  return validateAgainst(specSchemaOf(roomSchema), spec ?? {}, 'spec');
+  return validateWithPathsOnError(specSchemaOf(roomSchema), spec ?? {}, 'spec');
 }
 
 export function validateMemberSpec(spec: unknown): FieldError[] {
-  return validateAgainst(specSchemaOf(memberSchema), spec ?? {}, 'spec');
+  return validateWithPathsOnError(specSchemaOf(memberSchema), spec ?? {}, 'spec');
+}
+
+/** The compiler validates every object on every run: build error paths only for invalid ones. */
+function validateWithPathsOnError(schema: Schema, value: unknown, path: string): FieldError[] {
+  const quick = validateAgainst(schema, value, undefined);
+  return quick.length === 0 ? quick : validateAgainst(schema, value, path);
 }
 
 const specSchemaOf = (schema: Schema) => (schema.properties as Record<string, Schema>).spec as Schema;

@@ -1,13 +1,13 @@
 // compile(): Rooms and Members in, NATS users with their permissions and a verdict per object out.
 // Pure and deterministic: no I/O, no clock, inputs never mutated. Rejected objects are left out of the
 // model and never change anyone else's permissions; everything a user can set is checked here.
-import { fromPublic } from 'nkeys.js';
 import type { AccessMode, Member, MemberRoomStatus, ObjectMeta, Room } from '../api/types.js';
 import { formatErrors, validateMemberSpec, validateRoomSpec } from '../api/validate.js';
 import * as defaults from '../api/defaults.js';
 import { isDnsLabel, isDnsSubdomain, isSubject } from '../api/grammar.js';
 import { canonical, isLiteral, isWithinRoot } from './subjects.js';
 import { consumeSubjects, produceSubjects } from './jetstream.js';
+import { isValidPublicUserKey } from './keys.js';
 
 export interface CompileOptions {
   /** The NATS account every member lives in. */
@@ -108,7 +108,7 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const users: UserEntry[] = [];
 
   // Oldest first, so that on a conflict the older Member keeps its key or inbox.
-  for (const member of [...members].sort(byAge)) {
+  for (const member of oldestFirst(members)) {
     const key = keyOf(member.metadata);
     const result = compileMember(member, options, roomsByKey, roomResults);
     if (result.accepted) {
@@ -211,7 +211,7 @@ function compileMember(
   let publicKey: string;
   let keySource: 'spec' | 'generated';
   if (spec.nkey !== undefined) {
-    if (!isValidUserKey(spec.nkey)) {
+    if (!isValidPublicUserKey(spec.nkey)) {
       return { ...reject('InvalidNkey', `spec.nkey ${spec.nkey} is not a valid public user nkey (its checksum does not match)`), rooms: [] };
     }
     publicKey = spec.nkey;
@@ -334,15 +334,6 @@ function claim(
   return undefined;
 }
 
-function isValidUserKey(key: string): boolean {
-  try {
-    fromPublic(key);
-    return key.startsWith('U');
-  } catch {
-    return false;
-  }
-}
-
 function timeOf(meta: ObjectMeta): number {
   const t = meta.creationTimestamp;
   if (t === undefined) return Number.POSITIVE_INFINITY;
@@ -350,10 +341,9 @@ function timeOf(meta: ObjectMeta): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-function byAge(a: Member, b: Member): number {
-  const dt = timeOf(a.metadata) - timeOf(b.metadata);
-  if (dt !== 0 && !Number.isNaN(dt)) return dt;
-  const ka = keyOf(a.metadata);
-  const kb = keyOf(b.metadata);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** Members by creation time, then namespace/name: the order in which conflicts are settled. */
+function oldestFirst(members: readonly Member[]): Member[] {
+  const keyed = members.map((member) => ({ member, time: timeOf(member.metadata), key: keyOf(member.metadata) }));
+  keyed.sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.member);
 }

@@ -1,0 +1,47 @@
+// compile() + render() at 1k, 10k and 50k members (1k rooms, 3 rooms each): time and config size.
+import { compile } from '../src/auth/compile.js';
+import { render } from '../src/auth/render.js';
+import { keyWithoutSeed } from '../src/auth/keys.js';
+import type { AccessMode, Member, Room } from '../src/api/types.js';
+import { report, stats } from './report.js';
+
+const MODES: AccessMode[] = ['Publish', 'Subscribe', 'PublishSubscribe', 'Request', 'Respond'];
+const NAMESPACES = 20;
+
+function world(memberCount: number, roomCount = 1000): { rooms: Room[]; members: Member[] } {
+  const rooms: Room[] = Array.from({ length: roomCount }, (_, i) => ({
+    metadata: { namespace: `team-${i % NAMESPACES}`, name: `room-${i}`, creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: i % 10 === 0 ? { allowedNamespaces: [`team-${(i + 1) % NAMESPACES}`] } : {},
+  }));
+  const members: Member[] = Array.from({ length: memberCount }, (_, i) => {
+    const ns = i % NAMESPACES;
+    // Three rooms of the member's own namespace (rooms i, i+20, i+40 share its namespace).
+    const refs = [0, 1, 2].map((k) => ({ room: `room-${(ns + NAMESPACES * ((i + k * 7) % (roomCount / NAMESPACES))) % roomCount}`, access: MODES[(i + k) % MODES.length]! }));
+    return {
+      metadata: { namespace: `team-${ns}`, name: `member-${i}`, creationTimestamp: new Date(1_700_000_000_000 + i).toISOString() },
+      spec: { nkey: keyWithoutSeed(`bench member ${i}`), rooms: refs },
+    };
+  });
+  return { rooms, members };
+}
+
+export async function benchCompile(): Promise<void> {
+  for (const count of [1_000, 10_000, 50_000]) {
+    const { rooms, members } = world(count);
+    const runs = count >= 50_000 ? 5 : 9;
+    const times: number[] = [];
+    let bytes = 0;
+    let accepted = 0;
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now();
+      const compiled = compile(rooms, members);
+      const rendered = render(compiled.model);
+      times.push(performance.now() - start);
+      bytes = Buffer.byteLength(rendered.text);
+      accepted = compiled.model.users.length;
+    }
+    if (accepted !== count) throw new Error(`bench world is wrong: ${accepted} of ${count} members accepted`);
+    const s = stats(times);
+    report({ bench: 'compile+render', members: count, rooms: rooms.length, roomsPerMember: 3, runs, ...s, usPerMember: +((s.medianMs * 1000) / count).toFixed(2), configBytes: bytes });
+  }
+}
