@@ -20,6 +20,8 @@ export interface CompileOptions {
   reservedKeys?: readonly string[];
   /** Operator-generated public keys of Members without spec.nkey, by `namespace/name`. */
   generatedKeys?: ReadonlyMap<string, string>;
+  /** Why the operator could not generate a key for a Member, by `namespace/name`. */
+  credentialProblems?: ReadonlyMap<string, string>;
 }
 
 export const DEFAULT_ACCOUNT = 'ROOMS';
@@ -33,6 +35,7 @@ export type Reason =
   | 'StreamOutsideNamespace'
   | 'InvalidNkey'
   | 'KeyPending'
+  | 'CredentialsUnavailable'
   | 'ReservedKey'
   | 'DuplicateNkey'
   | 'InboxPrefixOutsideNamespace'
@@ -218,6 +221,8 @@ function compileMember(
     keySource = 'spec';
   } else {
     const generated = options.generatedKeys?.get(key);
+    const problem = options.credentialProblems?.get(key);
+    if (!generated && problem) return { ...reject('CredentialsUnavailable', problem), rooms: [] };
     if (!generated) {
       return { ...reject('KeyPending', 'spec.nkey is not set and the operator has not generated a key pair yet'), rooms: [] };
     }

@@ -18,6 +18,7 @@ import { newUserKey } from '../support/objects.js';
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
 const NAMESPACES = ['a', 'b', 'team-c'];
 const KEYS = Array.from({ length: 40 }, () => newUserKey().publicKey);
+const SYSTEM_KEY = newUserKey().publicKey;
 
 const hostile = fc.constantFrom(
   'a"b', 'a\nb', 'x}', '}]}', 'rooms.a.x"] }, {nkey: "U', '$VAR', '${x}', 'a b', "include './x'", '', '.', 'a..b',
@@ -85,7 +86,11 @@ const memberArb: fc.Arbitrary<Member> = fc.record({
 /** Objects as the API server would hold them: unique by namespace/name. */
 const uniqueByKey = <T extends Room | Member>(items: T[]) =>
   [...new Map(items.map((i) => [`${i.metadata.namespace}/${i.metadata.name}`, i])).values()];
-const worldArb = fc.record({ rooms: fc.array(roomArb, { maxLength: 6 }).map(uniqueByKey), members: fc.array(memberArb, { maxLength: 8 }).map(uniqueByKey) });
+const worldArb = fc.record({
+  rooms: fc.array(roomArb, { maxLength: 6 }).map(uniqueByKey),
+  members: fc.array(memberArb, { maxLength: 8 }).map(uniqueByKey),
+  withSystemUser: fc.boolean(),
+});
 
 /** Literal subjects that probe a permission list: each entry instantiated, and its neighbours. */
 function probesFor(perms: Permissions): string[] {
@@ -116,17 +121,19 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
     const stats = { worlds: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
     await fc.assert(
-      fc.asyncProperty(worldArb, async ({ rooms, members }) => {
-        const compiled = compile(rooms, members);
-        const { text } = render(compiled.model);
+      fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser }) => {
+        const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
+        const { text } = render(compiled.model, withSystemUser ? { systemUserKey: SYSTEM_KEY } : {});
         const path = join(dir, `w${stats.worlds++ % 64}.conf`);
         writeFileSync(path, text);
         const parsed = await natsperms.parse(path);
         expect(parsed.error, text).toBeUndefined();
 
-        const byKey = new Map<string, ParsedUser>(parsed.users!.map((u) => [u.nkey, u]));
+        const system = parsed.users!.filter((u) => u.account === '$SYS');
+        expect(system.map((u) => u.nkey)).toEqual(withSystemUser ? [SYSTEM_KEY] : []);
+        const byKey = new Map<string, ParsedUser>(parsed.users!.filter((u) => u.account !== '$SYS').map((u) => [u.nkey, u]));
         expect([...byKey.keys()].sort()).toEqual([LOCKED_USER_KEY, ...compiled.model.users.map((u) => u.publicKey)].sort());
-        expect(new Set(parsed.users!.map((u) => u.account))).toEqual(new Set(['ROOMS']));
+        expect(new Set([...byKey.values()].map((u) => u.account))).toEqual(new Set(['ROOMS']));
         const locked = byKey.get(LOCKED_USER_KEY)!;
         expect(serverAllows(locked.publish, 'anything') || serverAllows(locked.subscribe, 'anything')).toBe(false);
 
@@ -159,11 +166,11 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     const server = binary('nats-server');
     const worlds = fc.sample(worldArb, { numRuns: 100, seed: 7 });
     let withUsers = 0;
-    worlds.forEach(({ rooms, members }, i) => {
+    worlds.forEach(({ rooms, members, withSystemUser }, i) => {
       const compiled = compile(rooms, members);
       if (compiled.model.users.length > 0) withUsers++;
       const path = join(dir, `t${i}.conf`);
-      writeFileSync(path, render(compiled.model).text);
+      writeFileSync(path, render(compiled.model, withSystemUser ? { systemUserKey: SYSTEM_KEY } : {}).text);
       const run = spawnSync(server, ['-t', '-c', path], { encoding: 'utf8' });
       expect(run.status, run.stderr).toBe(0);
       expect(run.stdout + run.stderr).toContain('is valid');

@@ -38,3 +38,16 @@ describe('render', () => {
     expect(a.hash).not.toBe(b.hash);
   });
 });
+
+describe('render with the operator system user', () => {
+  it('adds the system account user and a generation marker named after the hash', () => {
+    const op = newUserKey().publicKey;
+    const plain = render(compile([], [member('t', 'm', { nkey: K1 })]).model);
+    const withSys = render(compile([], [member('t', 'm', { nkey: K1 })]).model, { systemUserKey: op });
+    expect(withSys.text).toContain(`"$SYS": {\n    users: [{nkey: "${op}"}]`);
+    expect(withSys.text).toContain(`mappings: {"natsrooms.generation.${withSys.hash}": "natsrooms.generation.${withSys.hash}"}`);
+    expect(withSys.hash).not.toBe(plain.hash);
+    const other = render(compile([], []).model, { systemUserKey: op });
+    expect(other.hash).not.toBe(withSys.hash);
+  });
+});

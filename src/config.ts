@@ -1,0 +1,124 @@
+// Operator configuration from flags and environment variables (flags win). Every option has a sane
+// default, so `nats-rooms-operator run` works in a cluster laid out like the Helm chart's.
+import { parseArgs } from 'node:util';
+import { isDnsLabel, isSubject } from './api/grammar.js';
+
+export type ReloadStrategy = 'reload' | 'sidecar' | 'restart' | 'none';
+
+export interface OperatorConfig {
+  /** Namespace of the NATS servers and the auth Secret. */
+  natsNamespace: string;
+  /** Label selector of the NATS server Pods. */
+  natsSelector: string;
+  authSecretName: string;
+  authSecretKey: string;
+  /** Namespaces whose Rooms and Members count; empty means all. */
+  watchNamespaces: string[];
+  account: string;
+  extraSubjectRoots: Record<string, string[]>;
+  defaultPublish: string[];
+  defaultSubscribe: string[];
+  /** Written into credentials Secrets for apps to connect with. */
+  clientUrl: string;
+  reloadStrategy: ReloadStrategy;
+  healthAddr: string;
+  leaderElection: boolean;
+  leaseName: string;
+  leaseNamespace: string;
+  identity: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Quiet time and longest wait before a burst of changes is rendered. */
+  debounceMs: number;
+  maxDelayMs: number;
+  resyncIntervalMs: number;
+}
+
+const OPTIONS = {
+  'nats-namespace': { env: 'NRO_NATS_NAMESPACE', def: 'nats', help: 'namespace of the NATS servers and the auth Secret' },
+  'nats-selector': { env: 'NRO_NATS_SELECTOR', def: 'app.kubernetes.io/name=nats', help: 'label selector of the NATS server Pods' },
+  'auth-secret': { env: 'NRO_AUTH_SECRET', def: 'nats-rooms-auth', help: 'name of the Secret the operator writes the auth config to' },
+  'auth-secret-key': { env: 'NRO_AUTH_SECRET_KEY', def: 'auth.conf', help: 'key of the config in that Secret' },
+  'watch-namespaces': { env: 'NRO_WATCH_NAMESPACES', def: '', help: 'comma-separated namespaces whose Rooms and Members count (default: all)' },
+  account: { env: 'NRO_ACCOUNT', def: 'ROOMS', help: 'NATS account of every member' },
+  'subject-roots': { env: 'NRO_SUBJECT_ROOTS', def: '', help: 'extra subject roots, ns=subject[,ns=subject...]; rooms.<ns> is always a root' },
+  'default-publish': { env: 'NRO_DEFAULT_PUBLISH', def: '', help: 'comma-separated subjects every member may publish to' },
+  'default-subscribe': { env: 'NRO_DEFAULT_SUBSCRIBE', def: '', help: 'comma-separated subjects every member may subscribe to' },
+  'client-url': { env: 'NRO_CLIENT_URL', def: '', help: 'NATS URL written into credentials Secrets (default nats://nats.<nats-namespace>.svc:4222)' },
+  'reload-strategy': { env: 'NRO_RELOAD_STRATEGY', def: 'reload', help: 'reload | sidecar | restart | none' },
+  'health-addr': { env: 'NRO_HEALTH_ADDR', def: ':8080', help: 'address of /healthz, /readyz and /metrics' },
+  'leader-election': { env: 'NRO_LEADER_ELECTION', def: 'true', help: 'elect a leader with a Lease, so several replicas are safe' },
+  'lease-name': { env: 'NRO_LEASE_NAME', def: 'nats-rooms-operator', help: 'name of the leader election Lease' },
+  'lease-namespace': { env: 'NRO_LEASE_NAMESPACE', def: '', help: 'namespace of the Lease (default: POD_NAMESPACE, else the NATS namespace)' },
+  identity: { env: 'POD_NAME', def: '', help: 'this replica in leader election (default: hostname and pid)' },
+  'log-level': { env: 'NRO_LOG_LEVEL', def: 'info', help: 'debug | info | warn | error' },
+  'debounce-ms': { env: 'NRO_DEBOUNCE_MS', def: '200', help: 'quiet time before a burst of changes is rendered' },
+  'max-delay-ms': { env: 'NRO_MAX_DELAY_MS', def: '2000', help: 'longest a change waits for a burst to end' },
+  'resync-interval-ms': { env: 'NRO_RESYNC_INTERVAL_MS', def: '300000', help: 'periodic full reconcile, the safety net' },
+} as const;
+
+type OptionName = keyof typeof OPTIONS;
+
+export function usage(): string {
+  const lines = Object.entries(OPTIONS).map(([name, o]) => `  --${name.padEnd(20)} ${o.help}${o.def ? ` (default ${o.def})` : ''} [$${o.env}]`);
+  return `usage: nats-rooms-operator run [options]\n\n${lines.join('\n')}\n`;
+}
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env, hostname = 'operator'): OperatorConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }])),
+    strict: true,
+  });
+  const get = (name: OptionName): string => (values[name] as string | undefined) ?? env[OPTIONS[name].env] ?? OPTIONS[name].def;
+  const fail = (name: OptionName, why: string): never => {
+    throw new Error(`--${name}: ${why}`);
+  };
+
+  const natsNamespace = get('nats-namespace');
+  if (!isDnsLabel(natsNamespace)) fail('nats-namespace', `${natsNamespace} is not a namespace name`);
+  const watchNamespaces = list(get('watch-namespaces'));
+  for (const ns of watchNamespaces) if (!isDnsLabel(ns)) fail('watch-namespaces', `${ns} is not a namespace name`);
+  const extraSubjectRoots: Record<string, string[]> = {};
+  for (const pair of list(get('subject-roots'))) {
+    const [ns, root] = pair.split('=', 2);
+    if (!ns || !root || !isDnsLabel(ns) || !isSubject(root) || root.includes('*') || root.includes('>')) {
+      fail('subject-roots', `${pair} is not namespace=literal.subject`);
+    }
+    (extraSubjectRoots[ns!] ??= []).push(root!);
+  }
+  const defaultPublish = list(get('default-publish'));
+  const defaultSubscribe = list(get('default-subscribe'));
+  for (const s of [...defaultPublish, ...defaultSubscribe]) if (!isSubject(s)) fail('default-publish', `${s} is not a NATS subject`);
+  const reloadStrategy = get('reload-strategy') as ReloadStrategy;
+  if (!['reload', 'sidecar', 'restart', 'none'].includes(reloadStrategy)) fail('reload-strategy', `${reloadStrategy} is not one of reload, sidecar, restart, none`);
+  const logLevel = get('log-level') as OperatorConfig['logLevel'];
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) fail('log-level', `${logLevel} is not a level`);
+  const number = (name: OptionName) => {
+    const n = Number(get(name));
+    return Number.isFinite(n) && n >= 0 ? n : fail(name, `${get(name)} is not a non-negative number`);
+  };
+  return {
+    natsNamespace,
+    natsSelector: get('nats-selector'),
+    authSecretName: get('auth-secret'),
+    authSecretKey: get('auth-secret-key'),
+    watchNamespaces,
+    account: get('account'),
+    extraSubjectRoots,
+    defaultPublish,
+    defaultSubscribe,
+    clientUrl: get('client-url') || `nats://nats.${natsNamespace}.svc:4222`,
+    reloadStrategy,
+    healthAddr: get('health-addr'),
+    leaderElection: get('leader-election') !== 'false',
+    leaseName: get('lease-name'),
+    leaseNamespace: get('lease-namespace') || env.POD_NAMESPACE || natsNamespace,
+    identity: get('identity') || `${hostname}-${process.pid}`,
+    logLevel,
+    debounceMs: number('debounce-ms'),
+    maxDelayMs: number('max-delay-ms'),
+    resyncIntervalMs: number('resync-interval-ms'),
+  };
+}

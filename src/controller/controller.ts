@@ -1,0 +1,148 @@
+// Wiring of the controller: reflectors feed one coalescing queue with one key (the NATS cluster), and
+// the queue runs the reconciler, only on the leader. Standby replicas keep their caches warm.
+import type { Member, Room } from '../api/types.js';
+import type { OperatorConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { CREDENTIALS_SELECTOR, type SecretObject } from './credentials.js';
+import { EventRecorder } from './events.js';
+import { paths, type KubeClient, type KubeObject } from './kube.js';
+import type { Metrics } from './metrics.js';
+import { Reconciler, type Caches, type Rollout } from './reconciler.js';
+import { Reflector } from './reflector.js';
+import { WorkQueue } from './workQueue.js';
+
+/** The queue holds one key: every change affects the single config of the NATS cluster. */
+export const CLUSTER_KEY = 'nats-cluster';
+
+export interface ControllerDeps {
+  client: KubeClient;
+  config: OperatorConfig;
+  log: Logger;
+  metrics: Metrics;
+  rollout?: Rollout;
+  reservedKeys?: string[];
+  /** Reflector tuning, for tests of stalls and relists. */
+  reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  private readonly rooms: Reflector<KubeObject>[];
+  private readonly members: Reflector<KubeObject>[];
+  private readonly credentials: Reflector<KubeObject>[];
+  private readonly authSecret: Reflector<KubeObject>;
+  private readonly pods: Reflector<KubeObject>;
+  private leading = false;
+  private resyncTimer?: NodeJS.Timeout;
+
+  constructor(private readonly deps: ControllerDeps) {
+    const { client, config, log, metrics } = deps;
+    const enqueue = () => {
+      if (this.leading) this.queue.add(CLUSTER_KEY);
+    };
+    const reflector = (name: string, path: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}) =>
+      new Reflector<KubeObject>(client, {
+        name,
+        path,
+        ...selectors,
+        onChange: enqueue,
+        log,
+        onError: () => metrics.watchErrors.inc({ resource: name }),
+        ...deps.reflectorTuning,
+      });
+    const namespaces: (string | undefined)[] = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
+    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns)));
+    this.members = namespaces.map((ns) => reflector('members', paths.members(ns)));
+    this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }));
+    this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` });
+    this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector });
+
+    const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];
+    const caches: Caches = {
+      synced: () => all().every((r) => r.synced),
+      rooms: () => this.rooms.flatMap((r) => r.list()) as unknown as Room[],
+      members: () => this.members.flatMap((r) => r.list()) as unknown as Member[],
+      credentials: () => this.credentials.flatMap((r) => r.list()) as SecretObject[],
+      authSecret: () => this.authSecret.get(config.natsNamespace, config.authSecretName) as SecretObject | undefined,
+      pods: () => this.pods.list(),
+    };
+    this.caches = caches;
+    this.reconciler = new Reconciler({
+      client,
+      caches,
+      config,
+      log,
+      metrics,
+      events: new EventRecorder(client, log),
+      ...(deps.rollout && { rollout: deps.rollout }),
+      ...(deps.reservedKeys && { reservedKeys: deps.reservedKeys }),
+    });
+    this.queue = new WorkQueue(
+      async () => {
+        if (!this.leading) return;
+        const end = metrics.reconcileSeconds.startTimer();
+        try {
+          const result = await this.reconciler.reconcile();
+          metrics.reconciles.inc({ result: 'ok' });
+          return result;
+        } catch (e) {
+          metrics.reconciles.inc({ result: 'error' });
+          throw e;
+        } finally {
+          end();
+        }
+      },
+      {
+        debounceMs: config.debounceMs,
+        maxDelayMs: config.maxDelayMs,
+        onError: (_key, error, retryInMs) => log.error('reconcile failed; retrying', { error, retryInMs }),
+      },
+    );
+    this.all = all;
+  }
+
+  readonly caches: Caches;
+  private readonly all: () => Reflector<KubeObject>[];
+
+  /** Starts the caches (every replica). */
+  start(): void {
+    for (const r of this.all()) r.start();
+    this.resyncTimer = setInterval(() => {
+      if (this.leading) this.queue.add(CLUSTER_KEY);
+    }, this.deps.config.resyncIntervalMs);
+    this.resyncTimer.unref();
+  }
+
+  /** Begins reconciling (the leader only). */
+  startLeading(): void {
+    this.leading = true;
+    this.deps.metrics.leader.set(1);
+    this.queue.add(CLUSTER_KEY);
+  }
+
+  stopLeading(): void {
+    this.leading = false;
+    this.deps.metrics.leader.set(0);
+  }
+
+  get synced(): boolean {
+    return this.caches.synced();
+  }
+
+  /** Every watch is failing: the process is unhealthy and should be restarted. */
+  get watchesFailing(): boolean {
+    return this.all().every((r) => r.failures >= 10);
+  }
+
+  async whenSynced(): Promise<void> {
+    await Promise.all(this.all().map((r) => r.whenSynced()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopLeading();
+    clearInterval(this.resyncTimer);
+    await this.queue.stop();
+    await Promise.all(this.all().map((r) => r.stop()));
+  }
+}

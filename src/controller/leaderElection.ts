@@ -1,0 +1,129 @@
+// Leader election with a coordination.k8s.io Lease, as client-go does it: the holder renews the lease
+// every retry period; a candidate takes it over only after it has seen the same record unchanged for a
+// whole lease duration (measured on its own clock, so clock skew between replicas does not matter).
+// Every write carries the resourceVersion it read, so two candidates can never both win.
+import type { Logger } from '../log.js';
+import { KubeError, paths, type KubeClient } from './kube.js';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+interface Lease {
+  metadata: { name: string; namespace: string; resourceVersion?: string };
+  spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
+}
+
+const microTime = () => new Date().toISOString().replace('Z', '000Z');
+
+export class LeaderElector {
+  private leading = false;
+  private stopped = false;
+  private observed = { record: '', at: 0 };
+  private lastRenew = 0;
+  private readonly o: Required<LeaderElectionOptions>;
+
+  constructor(
+    private readonly client: KubeClient,
+    options: LeaderElectionOptions,
+    private readonly log: Logger,
+  ) {
+    this.o = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Campaigns until stopped; calls back when leadership starts and when it is lost. */
+  async run(onStartedLeading: () => void, onStoppedLeading: () => void): Promise<void> {
+    while (!this.stopped) {
+      let held = false;
+      try {
+        held = await this.tryAcquireOrRenew();
+      } catch (e) {
+        this.log.warn('leader election: lease request failed', { error: e });
+      }
+      if (held) {
+        this.lastRenew = Date.now();
+        if (!this.leading) {
+          this.leading = true;
+          this.log.info('leader election: became leader', { identity: this.o.identity });
+          onStartedLeading();
+        }
+      } else if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs) {
+        this.leading = false;
+        this.log.error('leader election: lost the lease', { identity: this.o.identity });
+        onStoppedLeading();
+      }
+      await new Promise((r) => setTimeout(r, this.o.retryPeriodMs));
+    }
+  }
+
+  /** Stops campaigning and, if leading, releases the lease so a successor need not wait it out. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (!this.leading) return;
+    this.leading = false;
+    const lease = await this.client.getOptional<Lease>(this.path());
+    if (lease?.spec?.holderIdentity === this.o.identity) {
+      await this.client
+        .request('PUT', this.path(), { body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } } })
+        .catch(() => {});
+    }
+  }
+
+  private path(): string {
+    return `${paths.leases(this.o.namespace)}/${this.o.name}`;
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = microTime();
+    const lease = await this.client.getOptional<Lease>(this.path());
+    if (!lease) {
+      try {
+        await this.client.request('POST', paths.leases(this.o.namespace), {
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.o.name, namespace: this.o.namespace },
+            spec: { holderIdentity: this.o.identity, leaseDurationSeconds: this.o.leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          },
+        });
+        return true;
+      } catch (e) {
+        if (e instanceof KubeError && e.status === 409) return false;
+        throw e;
+      }
+    }
+    const spec = lease.spec ?? {};
+    const record = `${spec.holderIdentity}/${spec.renewTime}`;
+    if (record !== this.observed.record) this.observed = { record, at: Date.now() };
+    const mine = spec.holderIdentity === this.o.identity;
+    const expired = !spec.holderIdentity || Date.now() - this.observed.at > (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
+    if (!mine && !expired) return false;
+    const next = {
+      ...lease,
+      spec: {
+        ...spec,
+        holderIdentity: this.o.identity,
+        leaseDurationSeconds: this.o.leaseDurationSeconds,
+        renewTime: now,
+        ...(!mine && { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+      },
+    };
+    try {
+      const updated = await this.client.request<Lease>('PUT', this.path(), { body: next });
+      this.observed = { record: `${updated.spec?.holderIdentity}/${updated.spec?.renewTime}`, at: Date.now() };
+      return true;
+    } catch (e) {
+      if (e instanceof KubeError && e.status === 409) return false;
+      throw e;
+    }
+  }
+}

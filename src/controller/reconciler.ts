@@ -1,0 +1,247 @@
+// One reconcile of the NATS cluster: read the caches as they are, compile, write the Secret when the
+// config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
+// it never looks at which event woke it, and running it twice in a row changes nothing the second time.
+import { compile, keyOf, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
+import { render, type Rendered } from '../auth/render.js';
+import type { Member, Room } from '../api/types.js';
+import type { OperatorConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { applyCredentials, forEachLimited, planCredentials, type SecretObject } from './credentials.js';
+import type { EventRecorder } from './events.js';
+import { CONTENT_TYPE, paths, type KubeClient, type KubeObject } from './kube.js';
+import type { Metrics } from './metrics.js';
+import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
+import type { RunResult } from './workQueue.js';
+
+export const CONFIG_HASH_ANNOTATION = 'natsrooms.io/config-hash';
+export const FIELD_MANAGER = 'nats-rooms-operator';
+/** A Secret holds at most 1 MiB; keep room for metadata. */
+export const MAX_CONFIG_BYTES = 1_000_000;
+
+export interface Caches {
+  synced(): boolean;
+  rooms(): Room[];
+  members(): Member[];
+  credentials(): SecretObject[];
+  authSecret(): SecretObject | undefined;
+  pods(): KubeObject[];
+}
+
+export interface RolloutResult {
+  state: 'Enforced' | 'RollingOut' | 'Degraded';
+  message: string;
+  /** Poll again after this long (a server still reloading, or a retry after a failure). */
+  retryAfterMs?: number;
+}
+
+/** Makes every NATS server enforce a config generation (see src/reload/). */
+export interface Rollout {
+  ensure(generation: Rendered, pods: KubeObject[]): Promise<RolloutResult>;
+}
+
+export interface ReconcilerDeps {
+  client: KubeClient;
+  caches: Caches;
+  config: OperatorConfig;
+  log: Logger;
+  metrics: Metrics;
+  events: EventRecorder;
+  /** Absent: the config is written but nobody confirms it is enforced (Ready stays Unknown). */
+  rollout?: Rollout;
+  /** Public keys no Member may claim (the operator's own NATS user). */
+  reservedKeys?: string[];
+  now?: () => Date;
+}
+
+export class Reconciler {
+  /** Per member, the permissions fingerprint of the last generation every server confirmed. */
+  private enforced = new Map<string, string>();
+  private readonly compileOptions: CompileOptions;
+
+  constructor(private readonly deps: ReconcilerDeps) {
+    const { config } = deps;
+    this.compileOptions = {
+      account: config.account,
+      extraSubjectRoots: config.extraSubjectRoots,
+      defaultPermissions: { publish: config.defaultPublish, subscribe: config.defaultSubscribe },
+      reservedKeys: deps.reservedKeys ?? [],
+    };
+  }
+
+  async reconcile(): Promise<RunResult> {
+    const { caches, log, metrics, config } = this.deps;
+    if (!caches.synced()) {
+      log.debug('caches not synced yet; not rendering');
+      return { requeueAfterMs: 500 };
+    }
+    const started = performance.now();
+    const rooms = caches.rooms().filter(live);
+    const members = caches.members().filter(live);
+
+    const plan = planCredentials(members, caches.credentials(), config.clientUrl);
+    const credentials = await applyCredentials(this.deps.client, plan, config.clientUrl);
+
+    const compileStart = performance.now();
+    const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
+    const rendered = render(compiled.model);
+    metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
+    metrics.configBytes.set(Buffer.byteLength(rendered.text));
+
+    let outcome: RolloutResult | undefined;
+    let requeueAfterMs: number | undefined;
+    const bytes = Buffer.byteLength(rendered.text);
+    if (bytes > MAX_CONFIG_BYTES) {
+      outcome = {
+        state: 'Degraded',
+        message: `the auth config would be ${bytes} bytes, more than a Secret holds (${MAX_CONFIG_BYTES}); the previous config stays in force`,
+      };
+      log.error('config too large; not written', { bytes });
+    } else {
+      await this.applySecret(rendered);
+      if (this.deps.rollout) {
+        outcome = await this.deps.rollout.ensure(rendered, caches.pods());
+        requeueAfterMs = outcome.retryAfterMs;
+        metrics.degraded.set(outcome.state === 'Degraded' ? 1 : 0);
+        if (outcome.state === 'Enforced') this.enforced = fingerprints(compiled);
+        if (outcome.state === 'Degraded') {
+          const secret = caches.authSecret();
+          if (secret) void this.deps.events.record({ ...secret, apiVersion: 'v1', kind: 'Secret' }, 'Warning', 'RolloutDegraded', outcome.message);
+        }
+      }
+    }
+
+    await this.writeStatuses(rooms, members, compiled, outcome);
+    this.recordVerdictMetrics(compiled);
+    log.info('reconciled', {
+      configHash: rendered.hash.slice(0, 12),
+      members: compiled.model.users.length,
+      rejected: [...compiled.members.values()].filter((m) => !m.accepted).length,
+      credentialsChanged: credentials.changed,
+      rollout: outcome?.state ?? 'none',
+      ms: Math.round(performance.now() - started),
+    });
+    // New credentials Secrets come back through the watch; look again soon in case that is slow.
+    if (credentials.problems.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 30_000);
+    return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /** Server-side applies the Secret when its content or hash differs (it also restores tampering). */
+  private async applySecret(rendered: Rendered): Promise<void> {
+    const { config, caches, client, metrics, log } = this.deps;
+    const current = caches.authSecret();
+    const data = Buffer.from(rendered.text, 'utf8').toString('base64');
+    if (current?.data?.[config.authSecretKey] === data && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash) return;
+    await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}`, {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: CONTENT_TYPE.apply,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+          name: config.authSecretName,
+          namespace: config.natsNamespace,
+          labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' },
+          annotations: { [CONFIG_HASH_ANNOTATION]: rendered.hash },
+        },
+        data: { [config.authSecretKey]: data },
+      },
+    });
+    metrics.configGenerations.inc();
+    log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
+  }
+
+  private enforcementOf(memberKey: string, result: MemberResult, fingerprint: string | undefined, outcome: RolloutResult | undefined): Enforcement {
+    if (!outcome) return NOT_VERIFIED;
+    if (result.accepted && fingerprint !== undefined && this.enforced.get(memberKey) === fingerprint) return { state: 'Enforced' };
+    if (outcome.state === 'Degraded') return { state: 'Degraded', message: outcome.message };
+    return { state: 'RollingOut', message: outcome.message };
+  }
+
+  private async writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, outcome: RolloutResult | undefined): Promise<void> {
+    const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+    const current = fingerprints(compiled);
+    // Per room, the first member granted it whose permissions are not enforced yet.
+    const roomPending = new Map<string, Enforcement>();
+    const writes: (() => Promise<void>)[] = [];
+    for (const member of members) {
+      const key = keyOf(member.metadata);
+      const result = compiled.members.get(key)!;
+      const enforcement = this.enforcementOf(key, result, current.get(key), outcome);
+      if (result.accepted && enforcement.state !== 'Enforced') {
+        for (const r of result.rooms) if (r.granted && !roomPending.has(`${r.namespace}/${r.room}`)) roomPending.set(`${r.namespace}/${r.room}`, enforcement);
+      }
+      const status = memberStatus(member, result, enforcement, now);
+      if (!sameStatus(status, member.status)) writes.push(() => this.writeStatus('members', member, status));
+      const previous = member.status?.conditions?.find((c) => c.type === 'Accepted');
+      if (!result.accepted && (previous?.status !== 'False' || previous.reason !== result.reason)) {
+        void this.deps.events.record(asObject(member, 'Member'), 'Warning', result.reason, result.message);
+      }
+    }
+    for (const room of rooms) {
+      const key = keyOf(room.metadata);
+      const result = compiled.rooms.get(key)!;
+      // A room is ready when every member granted it enforces its permissions.
+      const enforcement: Enforcement = roomPending.get(key) ?? (outcome ? { state: 'Enforced' } : NOT_VERIFIED);
+      const status = roomStatus(room, result, enforcement, now);
+      if (!sameStatus(status, room.status)) writes.push(() => this.writeStatus('rooms', room, status));
+      const previous = room.status?.conditions?.find((c) => c.type === 'Accepted');
+      if (!result.accepted && (previous?.status !== 'False' || previous.reason !== result.reason)) {
+        void this.deps.events.record(asObject(room, 'Room'), 'Warning', result.reason, result.message);
+      }
+    }
+    await forEachLimited(writes, 8, (w) => w());
+  }
+
+  private async writeStatus(plural: 'rooms' | 'members', obj: Room | Member, status: unknown): Promise<void> {
+    const { namespace, name } = obj.metadata;
+    const base = plural === 'rooms' ? paths.rooms(namespace) : paths.members(namespace);
+    try {
+      await this.deps.client.request('PATCH', `${base}/${name}/status`, {
+        query: { fieldManager: FIELD_MANAGER, force: true },
+        contentType: CONTENT_TYPE.apply,
+        body: { apiVersion: 'natsrooms.io/v1alpha1', kind: plural === 'rooms' ? 'Room' : 'Member', metadata: { name, namespace }, status },
+      });
+      this.deps.metrics.statusWrites.inc({ kind: plural === 'rooms' ? 'Room' : 'Member' });
+    } catch (e) {
+      // Deleted meanwhile, or a conflict: the next reconcile sees the new state.
+      this.deps.log.warn('status write failed', { object: `${plural}/${namespace}/${name}`, error: e });
+    }
+  }
+
+  private recordVerdictMetrics(compiled: Compiled): void {
+    const { metrics } = this.deps;
+    metrics.rejected.reset();
+    const count = (kind: string, results: Iterable<{ accepted: boolean; reason: string }>, gauge: typeof metrics.members) => {
+      let accepted = 0;
+      let rejected = 0;
+      for (const r of results) {
+        if (r.accepted) accepted++;
+        else {
+          rejected++;
+          metrics.rejected.inc({ kind, reason: r.reason });
+        }
+      }
+      gauge.set({ verdict: 'accepted' }, accepted);
+      gauge.set({ verdict: 'rejected' }, rejected);
+    };
+    count('Member', compiled.members.values(), metrics.members);
+    count('Room', compiled.rooms.values(), metrics.rooms);
+  }
+}
+
+const NOT_VERIFIED: Enforcement = {
+  state: 'NotVerified',
+  message: 'the config is in the Secret; with reload strategy "none" nothing confirms that the servers enforce it',
+};
+
+const live = (o: { metadata: { deletionTimestamp?: string } }) => !o.metadata.deletionTimestamp;
+
+const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...(o as unknown as KubeObject), apiVersion: 'natsrooms.io/v1alpha1', kind });
+
+/** What a member's entry in the config amounts to: equal fingerprints, equal enforcement. */
+function fingerprints(compiled: Compiled): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const user of compiled.model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, compiled.model.account]));
+  return out;
+}

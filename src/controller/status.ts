@@ -1,0 +1,98 @@
+// The status each Room and Member should have, from its compile verdict and how far the rollout got.
+// Pure: the reconciler writes a status only when what this returns differs from what is stored.
+import type { Condition, GrantedSubjects, Member, MemberStatus, Room, RoomStatus } from '../api/types.js';
+import { credentialsSecretName } from '../api/defaults.js';
+import type { MemberResult, RoomResult } from '../auth/compile.js';
+
+/** Where the permissions of one object stand on the NATS servers. */
+export type Enforcement =
+  | { state: 'Enforced' }
+  | { state: 'RollingOut'; message: string }
+  | { state: 'Degraded'; message: string }
+  /** The operator writes the config but has no way to confirm it (no rollout strategy configured). */
+  | { state: 'NotVerified'; message: string };
+
+export function memberStatus(member: Member, result: MemberResult, enforcement: Enforcement, now: string): MemberStatus {
+  const generation = member.metadata.generation;
+  const accepted: Condition = {
+    type: 'Accepted',
+    status: result.accepted ? 'True' : 'False',
+    reason: result.reason,
+    message: result.message,
+  };
+  const status: MemberStatus = {
+    observedGeneration: generation,
+    conditions: withTimes(member.status?.conditions, [accepted, readyCondition(result.accepted, result.reason, enforcement)], generation, now),
+  };
+  if (result.publicKey) status.publicKey = result.publicKey;
+  if (result.inboxPrefix) status.inboxPrefix = result.inboxPrefix;
+  if (result.keySource === 'generated') status.credentialsSecret = credentialsSecretName(member.metadata.name);
+  if (result.permissions) {
+    const granted: GrantedSubjects = {
+      publish: result.permissions.publish.allow,
+      subscribe: result.permissions.subscribe.allow,
+      allowResponses: result.permissions.allowResponses,
+    };
+    status.grantedSubjects = granted;
+  }
+  if (result.rooms.length > 0) status.rooms = result.rooms;
+  return status;
+}
+
+export function roomStatus(room: Room, result: RoomResult, enforcement: Enforcement, now: string): RoomStatus {
+  const generation = room.metadata.generation;
+  const accepted: Condition = {
+    type: 'Accepted',
+    status: result.accepted ? 'True' : 'False',
+    reason: result.reason,
+    message: result.message,
+  };
+  const status: RoomStatus = {
+    memberCount: result.memberCount,
+    observedGeneration: generation,
+    conditions: withTimes(room.status?.conditions, [accepted, readyCondition(result.accepted, result.reason, enforcement)], generation, now),
+  };
+  if (result.subject) status.subject = result.subject;
+  if (result.stream) status.stream = result.stream;
+  return status;
+}
+
+function readyCondition(accepted: boolean, reason: string, enforcement: Enforcement): Condition {
+  if (!accepted) return { type: 'Ready', status: 'False', reason, message: 'not in the NATS config: see the Accepted condition' };
+  switch (enforcement.state) {
+    case 'Enforced':
+      return { type: 'Ready', status: 'True', reason: 'Enforced', message: 'every NATS server enforces the current permissions' };
+    case 'RollingOut':
+      return { type: 'Ready', status: 'False', reason: 'RollingOut', message: enforcement.message };
+    case 'Degraded':
+      return { type: 'Ready', status: 'False', reason: 'RolloutDegraded', message: enforcement.message };
+    case 'NotVerified':
+      return { type: 'Ready', status: 'Unknown', reason: 'NotVerified', message: enforcement.message };
+  }
+}
+
+/** Keeps lastTransitionTime where a condition's status did not change (API conventions). */
+function withTimes(previous: Condition[] | undefined, next: Condition[], generation: number | undefined, now: string): Condition[] {
+  return next.map((c) => {
+    const before = previous?.find((p) => p.type === c.type);
+    const lastTransitionTime = before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now;
+    return { ...c, ...(generation !== undefined && { observedGeneration: generation }), lastTransitionTime };
+  });
+}
+
+/** Deep equality for JSON-shaped status values, ignoring key order. */
+export function sameStatus(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
