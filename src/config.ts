@@ -25,6 +25,9 @@ export interface OperatorConfig {
   leaderElection: boolean;
   leaseName: string;
   leaseNamespace: string;
+  /** Namespace of the operator itself (its system-user Secret lives there). */
+  operatorNamespace: string;
+  systemSecretName: string;
   identity: string;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** Quiet time and longest wait before a burst of changes is rendered. */
@@ -48,7 +51,9 @@ const OPTIONS = {
   'health-addr': { env: 'NRO_HEALTH_ADDR', def: ':8080', help: 'address of /healthz, /readyz and /metrics' },
   'leader-election': { env: 'NRO_LEADER_ELECTION', def: 'true', help: 'elect a leader with a Lease, so several replicas are safe' },
   'lease-name': { env: 'NRO_LEASE_NAME', def: 'nats-rooms-operator', help: 'name of the leader election Lease' },
-  'lease-namespace': { env: 'NRO_LEASE_NAMESPACE', def: '', help: 'namespace of the Lease (default: POD_NAMESPACE, else the NATS namespace)' },
+  'operator-namespace': { env: 'POD_NAMESPACE', def: '', help: 'namespace of the operator (default: the NATS namespace)' },
+  'lease-namespace': { env: 'NRO_LEASE_NAMESPACE', def: '', help: 'namespace of the Lease (default: the operator namespace)' },
+  'system-secret': { env: 'NRO_SYSTEM_SECRET', def: 'nats-rooms-operator-system', help: "Secret (in the operator namespace) holding the operator's NATS system-account seed" },
   identity: { env: 'POD_NAME', def: '', help: 'this replica in leader election (default: hostname and pid)' },
   'log-level': { env: 'NRO_LOG_LEVEL', def: 'info', help: 'debug | info | warn | error' },
   'debounce-ms': { env: 'NRO_DEBOUNCE_MS', def: '200', help: 'quiet time before a burst of changes is rendered' },
@@ -114,7 +119,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     healthAddr: get('health-addr'),
     leaderElection: get('leader-election') !== 'false',
     leaseName: get('lease-name'),
-    leaseNamespace: get('lease-namespace') || env.POD_NAMESPACE || natsNamespace,
+    operatorNamespace: get('operator-namespace') || natsNamespace,
+    leaseNamespace: get('lease-namespace') || get('operator-namespace') || natsNamespace,
+    systemSecretName: get('system-secret'),
     identity: get('identity') || `${hostname}-${process.pid}`,
     logLevel,
     debounceMs: number('debounce-ms'),

@@ -1,16 +1,59 @@
 #!/usr/bin/env node
-// Entry point: `render` compiles manifests offline; the controller (`run`) is wired here as it lands.
+// Entry point: `run` starts the operator; `render` compiles manifests offline.
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
 import { runRender } from './cli/render.js';
+import { loadConfig, usage as runUsage } from './config.js';
+import { createLogger } from './log.js';
+import { startOperator } from './operator.js';
 
 const USAGE = `usage: nats-rooms-operator <command>
 
 commands:
+  run      run the operator (in a cluster, or against the current kubeconfig context)
   render   compile Room and Member manifests offline and print the NATS config and verdicts
+
+Run a command with --help for its options.
 `;
 
-function main(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(runUsage());
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(argv, process.env, hostname());
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n\n${runUsage()}`);
+    return 2;
+  }
+  const log = createLogger(config.logLevel);
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  const operator = await startOperator(config, kc, log, {
+    onLostLeadership: () => {
+      log.error('lost leadership; exiting so that a restart starts clean');
+      process.exit(1);
+    },
+  });
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      log.info('shutting down', { signal });
+      resolve();
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  await operator.stop();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    case 'run':
+      return run(rest);
     case 'render':
       return runRender(rest);
     case undefined:
@@ -24,4 +67,12 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: Error) => {
+    process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'error', msg: 'fatal', error: e.message })}\n`);
+    process.exitCode = 1;
+  },
+);

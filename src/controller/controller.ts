@@ -20,7 +20,8 @@ export interface ControllerDeps {
   log: Logger;
   metrics: Metrics;
   rollout?: Rollout;
-  reservedKeys?: string[];
+  /** The operator's own NATS user: rendered into the system account, reserved from Members. */
+  systemUserKey?: string;
   /** Reflector tuning, for tests of stalls and relists. */
   reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
 }
@@ -28,6 +29,8 @@ export interface ControllerDeps {
 export class Controller {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  readonly caches: Caches;
+  private readonly all: () => Reflector<KubeObject>[];
   private readonly rooms: Reflector<KubeObject>[];
   private readonly members: Reflector<KubeObject>[];
   private readonly credentials: Reflector<KubeObject>[];
@@ -59,6 +62,7 @@ export class Controller {
     this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector });
 
     const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];
+    this.all = all;
     const caches: Caches = {
       synced: () => all().every((r) => r.synced),
       rooms: () => this.rooms.flatMap((r) => r.list()) as unknown as Room[],
@@ -76,7 +80,7 @@ export class Controller {
       metrics,
       events: new EventRecorder(client, log),
       ...(deps.rollout && { rollout: deps.rollout }),
-      ...(deps.reservedKeys && { reservedKeys: deps.reservedKeys }),
+      ...(deps.systemUserKey && { systemUserKey: deps.systemUserKey }),
     });
     this.queue = new WorkQueue(
       async () => {
@@ -99,11 +103,7 @@ export class Controller {
         onError: (_key, error, retryInMs) => log.error('reconcile failed; retrying', { error, retryInMs }),
       },
     );
-    this.all = all;
   }
-
-  readonly caches: Caches;
-  private readonly all: () => Reflector<KubeObject>[];
 
   /** Starts the caches (every replica). */
   start(): void {

@@ -48,8 +48,8 @@ export interface ReconcilerDeps {
   events: EventRecorder;
   /** Absent: the config is written but nobody confirms it is enforced (Ready stays Unknown). */
   rollout?: Rollout;
-  /** Public keys no Member may claim (the operator's own NATS user). */
-  reservedKeys?: string[];
+  /** The operator's own NATS user: rendered into the system account, reserved from Members. */
+  systemUserKey?: string;
   now?: () => Date;
 }
 
@@ -64,7 +64,7 @@ export class Reconciler {
       account: config.account,
       extraSubjectRoots: config.extraSubjectRoots,
       defaultPermissions: { publish: config.defaultPublish, subscribe: config.defaultSubscribe },
-      reservedKeys: deps.reservedKeys ?? [],
+      reservedKeys: deps.systemUserKey ? [deps.systemUserKey] : [],
     };
   }
 
@@ -83,7 +83,7 @@ export class Reconciler {
 
     const compileStart = performance.now();
     const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
-    const rendered = render(compiled.model);
+    const rendered = render(compiled.model, this.deps.systemUserKey ? { systemUserKey: this.deps.systemUserKey } : {});
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
     metrics.configBytes.set(Buffer.byteLength(rendered.text));
 

@@ -206,7 +206,8 @@ build_kubernetes() { # kube-apiserver | kubectl
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=$version -X $p.gitMajor=$major -X $p.gitMinor=$minor"
     ld+=" -X $p.gitTreeState=clean -X $p.buildDate=${date:-1970-01-01T00:00:00Z}"
-    [[ -z "$commit" ]] || ld+=" -X $p.gitCommit=$commit"
+    # (unknown commit: empty rather than the source's "$Format:%H$" placeholder)
+    ld+=" -X $p.gitCommit=$commit"
   done
   go_build "$dir" "$mod/cmd/$name" "$out" "$ld" "$logf"
 }

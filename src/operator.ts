@@ -1,0 +1,85 @@
+// The operator process: its NATS identity, the controller with its rollout, leader election, and the
+// health/metrics endpoint. Used by `nats-rooms-operator run` and, in-process, by the tests and sandbox.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { OperatorConfig } from './config.js';
+import type { Logger } from './log.js';
+import { Controller } from './controller/controller.js';
+import { startHealthServer } from './controller/health.js';
+import { KubeClient } from './controller/kube.js';
+import { LeaderElector } from './controller/leaderElection.js';
+import { createMetrics } from './controller/metrics.js';
+import type { Rollout } from './controller/reconciler.js';
+import { NatsSystem } from './reload/natsSystem.js';
+import { ServerRollout } from './reload/rollout.js';
+import { ensureSystemUser } from './reload/systemUser.js';
+
+export interface RunningOperator {
+  controller: Controller;
+  healthPort: number;
+  isLeader: () => boolean;
+  stop: () => Promise<void>;
+}
+
+export interface OperatorHooks {
+  /** Called when leadership is lost: the process should exit (a restart is the clean way back). */
+  onLostLeadership?: () => void;
+  /** Server-side timeout of reflector watches, for tests. */
+  reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
+  serverTimeoutMs?: number;
+}
+
+export async function startOperator(config: OperatorConfig, kubeConfig: KubeConfig, log: Logger, hooks: OperatorHooks = {}): Promise<RunningOperator> {
+  const client = new KubeClient(kubeConfig);
+  const metrics = createMetrics();
+  const systemUser = await ensureSystemUser(client, config.operatorNamespace, config.systemSecretName);
+  const system = new NatsSystem(systemUser.seed);
+  let rollout: Rollout | undefined;
+  if (config.reloadStrategy !== 'none') {
+    rollout = new ServerRollout({ strategy: config.reloadStrategy, system, client, config, log, metrics, ...(hooks.serverTimeoutMs && { serverTimeoutMs: hooks.serverTimeoutMs }) });
+  }
+  const controller = new Controller({
+    client,
+    config,
+    log,
+    metrics,
+    systemUserKey: systemUser.publicKey,
+    ...(rollout && { rollout }),
+    ...(hooks.reflectorTuning && { reflectorTuning: hooks.reflectorTuning }),
+  });
+  controller.start();
+
+  let elector: LeaderElector | undefined;
+  let campaign: Promise<void> | undefined;
+  if (config.leaderElection) {
+    elector = new LeaderElector(client, { namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity }, log);
+    campaign = elector.run(
+      () => controller.startLeading(),
+      () => {
+        controller.stopLeading();
+        hooks.onLostLeadership?.();
+      },
+    );
+  } else {
+    controller.startLeading();
+  }
+
+  const health = await startHealthServer(config.healthAddr, {
+    healthy: () => !controller.watchesFailing,
+    ready: () => controller.synced,
+    registry: metrics.registry,
+  });
+  log.info('operator started', { identity: config.identity, leaderElection: config.leaderElection, reloadStrategy: config.reloadStrategy, healthPort: health.port });
+
+  return {
+    controller,
+    healthPort: health.port,
+    isLeader: () => (elector ? elector.isLeader : true),
+    stop: async () => {
+      await elector?.stop();
+      await controller.stop();
+      void campaign;
+      await system.close();
+      await health.close();
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The rolling reload: one server at a time, in pod-name order, each confirmed live before the next.
+// ensure() is a step function: it does what can be done now and returns, so the queue can requeue
+// it (while kubelet has not delivered the file yet) and a newer generation simply replaces the target
+// (no server is reloaded for a generation that is already out of date).
+//
+// Proof that a server enforces a generation is its generation marker (see render.ts): reload is
+// all-or-nothing in nats-server, so the marker from the same file proves the permissions from it.
+import type { OperatorConfig, ReloadStrategy } from '../config.js';
+import type { Logger } from '../log.js';
+import { CONTENT_TYPE, paths, type KubeClient, type KubeObject } from '../controller/kube.js';
+import type { Metrics } from '../controller/metrics.js';
+import type { Rendered } from '../auth/render.js';
+import type { Rollout, RolloutResult } from '../controller/reconciler.js';
+import type { NatsSystem } from './natsSystem.js';
+
+export const POKE_ANNOTATION = 'natsrooms.io/config-hash';
+
+interface Pod extends KubeObject {
+  spec?: { containers?: { ports?: { name?: string; containerPort: number }[] }[] };
+  status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+}
+
+export interface ServerRolloutOptions {
+  strategy: Exclude<ReloadStrategy, 'none'>;
+  system: NatsSystem;
+  client: KubeClient;
+  config: OperatorConfig;
+  log: Logger;
+  metrics: Metrics;
+  /** How long one server may take to confirm a generation before the rollout is Degraded. */
+  serverTimeoutMs?: number;
+}
+
+export class ServerRollout implements Rollout {
+  /** Per pod: the generation it is being moved to, since when, and how many polls. */
+  private readonly waiting = new Map<string, { hash: string; since: number; polls: number }>();
+  private failures = 0;
+  private started?: { hash: string; at: number };
+  private restartRequested?: string;
+
+  constructor(private readonly o: ServerRolloutOptions) {}
+
+  async ensure(generation: Rendered, podObjects: KubeObject[]): Promise<RolloutResult> {
+    const short = generation.hash.slice(0, 12);
+    if (this.started?.hash !== generation.hash) this.started = { hash: generation.hash, at: Date.now() };
+    const pods = (podObjects as Pod[]).filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    if (pods.length === 0) {
+      return this.degraded(`no NATS server pods match ${this.o.config.natsSelector} in namespace ${this.o.config.natsNamespace}`);
+    }
+    for (const pod of pods) {
+      const name = pod.metadata.name;
+      const url = clientUrl(pod);
+      if (!url || !isReady(pod)) {
+        // A restart takes pods down on purpose; any other strategy stops at a server that is down.
+        if (this.o.strategy === 'restart' && this.restartRequested === generation.hash) return this.wait(name, generation.hash, 'to come back with');
+        return this.degraded(`server ${name} is not ready; the rollout of generation ${short} waits for it`);
+      }
+      let step: RolloutResult | undefined;
+      try {
+        step = await this.advance(pod, url, generation);
+      } catch (e) {
+        return this.degraded(`server ${name} (${url}): ${(e as Error).message}`);
+      }
+      if (step) return step;
+    }
+    this.failures = 0;
+    this.waiting.clear();
+    if (this.started) {
+      this.o.metrics.rolloutSeconds.observe((Date.now() - this.started.at) / 1000);
+      this.started = undefined;
+    }
+    return { state: 'Enforced', message: `every server (${pods.length}) enforces generation ${short}` };
+  }
+
+  /** Moves one server towards the generation; undefined when it enforces it. */
+  private async advance(pod: Pod, url: string, generation: Rendered): Promise<RolloutResult | undefined> {
+    const { system, strategy, metrics, log } = this.o;
+    const name = pod.metadata.name;
+    const short = generation.hash.slice(0, 12);
+    const conn = await system.server(url);
+    if ((await system.generation(conn)) === generation.hash) {
+      this.waiting.delete(name);
+      return undefined;
+    }
+    // Make kubelet refresh the mounted Secret now rather than at its next periodic sync.
+    await this.poke(pod, generation.hash);
+    if (strategy === 'restart') await this.requestRestart(pod, generation.hash);
+    if (strategy === 'reload') {
+      const refused = await system.reload(conn);
+      metrics.reloads.inc({ server: name, result: refused ? 'error' : 'ok' });
+      if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+    }
+    const now = await system.generation(conn);
+    if (now === generation.hash) {
+      log.info('server enforces generation', { server: name, generation: short });
+      this.waiting.delete(name);
+      return undefined;
+    }
+    return this.wait(name, generation.hash, strategy === 'restart' ? 'to restart with' : 'to receive', now);
+  }
+
+  /** RollingOut while a server may still catch up; Degraded once it had its time. */
+  private wait(name: string, hash: string, what: string, enforced?: string): RolloutResult {
+    let wait = this.waiting.get(name);
+    if (!wait || wait.hash !== hash) this.waiting.set(name, (wait = { hash, since: Date.now(), polls: 0 }));
+    wait.polls++;
+    const timeout = this.o.serverTimeoutMs ?? 120_000;
+    if (Date.now() - wait.since > timeout) {
+      return this.degraded(
+        `server ${name} did not load generation ${hash.slice(0, 12)} within ${Math.round(timeout / 1000)} s (it enforces ${enforced ? enforced.slice(0, 12) : 'no marked generation'}); ` +
+          'is the Secret mounted without subPath, and does the server include it?',
+      );
+    }
+    return { state: 'RollingOut', message: `waiting for server ${name} ${what} generation ${hash.slice(0, 12)}`, retryAfterMs: Math.min(2000, 25 * 2 ** Math.min(wait.polls, 7)) };
+  }
+
+  private async poke(pod: Pod, hash: string): Promise<void> {
+    if (pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return;
+    await this.o.client.request('PATCH', `${paths.pods(pod.metadata.namespace!)}/${pod.metadata.name}`, {
+      contentType: CONTENT_TYPE.mergePatch,
+      body: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } },
+    });
+  }
+
+  /** Strategy restart: one template change on the owning StatefulSet; its controller rolls the pods. */
+  private async requestRestart(pod: Pod, hash: string): Promise<void> {
+    if (this.restartRequested === hash) return;
+    const owner = (pod.metadata.ownerReferences as { kind?: string; name?: string }[] | undefined)?.find((o) => o.kind === 'StatefulSet');
+    if (!owner?.name) throw new Error('strategy restart needs pods owned by a StatefulSet');
+    await this.o.client.request('PATCH', `${paths.statefulSets(pod.metadata.namespace!)}/${owner.name}`, {
+      contentType: CONTENT_TYPE.mergePatch,
+      body: { spec: { template: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } } } },
+    });
+    this.restartRequested = hash;
+  }
+
+  private degraded(message: string): RolloutResult {
+    this.failures++;
+    this.o.log.warn('rollout degraded', { message, failures: this.failures });
+    return { state: 'Degraded', message, retryAfterMs: Math.min(60_000, 1000 * 2 ** Math.min(this.failures - 1, 6)) };
+  }
+}
+
+function isReady(pod: Pod): boolean {
+  return pod.status?.phase === 'Running' && (pod.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+/** nats://<podIP>:<port named "nats" or "client">, the way the official chart names it. */
+export function clientUrl(pod: Pod): string | undefined {
+  const ip = pod.status?.podIP;
+  if (!ip) return undefined;
+  const ports = (pod.spec?.containers ?? []).flatMap((c) => c.ports ?? []);
+  const port = ports.find((p) => p.name === 'nats' || p.name === 'client')?.containerPort ?? 4222;
+  return `nats://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}

@@ -1,0 +1,415 @@
+// A real Kubernetes control plane without nodes: etcd and kube-apiserver on free loopback ports, with
+// real authentication (static bearer tokens: an admin in system:masters and a non-admin user for RBAC
+// tests), RBAC authorization, a service-account signing key (so TokenRequest works), self-signed serving
+// certificates the kubeconfig trusts, and this project's CRDs installed and Established.
+//
+// No vitest imports: the sandbox script uses this too. Every process dies with the Node process that
+// started it (see test/support/processes.ts); temp dirs are removed on stop(), on process exit, and,
+// should a run have been SIGKILLed, by the next start (dirs whose owner process is gone).
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { parse, stringify } from 'yaml';
+import { binary } from '../support/binaries.js';
+import { freePort, startProcess, waitFor, type Started } from '../support/processes.js';
+
+export type UserName = 'admin' | 'user';
+
+/** Everything a test worker needs to talk to a control plane started elsewhere (JSON-serializable). */
+export interface ControlPlaneInfo {
+  /** https://127.0.0.1:<port> */
+  server: string;
+  /** Kubeconfig of the admin (group system:masters). */
+  kubeconfigPath: string;
+  /** Kubeconfig per user: `admin` (system:masters) and `user` (no permissions until a test grants some via RBAC). */
+  kubeconfigPaths: Record<UserName, string>;
+  /** Bearer tokens per user. */
+  tokens: Record<UserName, string>;
+  /** User names and groups, as the API server sees them. */
+  users: Record<UserName, { name: string; groups: string[] }>;
+  /** The CA bundle that signed the API server's serving certificate. */
+  caFile: string;
+  /** The control plane's temp dir (certs, keys, kubeconfigs). */
+  dir: string;
+}
+
+/** A handle on a running control plane: its info plus ready-made clients. */
+export interface ControlPlaneClient extends ControlPlaneInfo {
+  /** Admin KubeConfig. */
+  kubeConfig: KubeConfig;
+  kubeConfigFor(user: UserName): KubeConfig;
+  /** Runs the pinned kubectl against this control plane (as admin unless `user` says otherwise). */
+  kubectl(args: string[], opts?: { user?: UserName; input?: string; timeoutMs?: number }): Promise<KubectlResult>;
+}
+
+export interface ControlPlane extends ControlPlaneClient {
+  /** Milliseconds from start to ready, by phase (for reports). */
+  timings: Record<string, number>;
+  /** Stops kube-apiserver and starts it again on the same port with the same etcd, certs and flags; resolves when /readyz is ok. */
+  restartApiserver(opts?: { graceful?: boolean }): Promise<void>;
+  /** Output of kube-apiserver and etcd so far (for failure messages). */
+  logs(): { apiserver: string; etcd: string };
+  /** Kills everything and removes the temp dirs. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface ControlPlaneOptions {
+  /** CRD manifests to install (default: every crds/*.yaml of this repo); [] installs none. */
+  crdFiles?: string[];
+  /** Extra kube-apiserver flags. */
+  apiserverArgs?: string[];
+  /** Overall startup timeout. */
+  timeoutMs?: number;
+}
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..');
+const DIR_PREFIX = 'nro-cp-';
+const ETCD_DIR_PREFIX = 'nro-etcd-';
+const SHM = '/dev/shm';
+
+export function defaultCrdFiles(): string[] {
+  const dir = join(REPO_ROOT, 'crds');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  sweepStaleDirs();
+
+  const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
+  writeFileSync(join(dir, 'owner'), String(process.pid));
+  // etcd on tmpfs when there is one: with --unsafe-no-fsync it hardly matters, but it keeps the disk quiet.
+  const etcdDir = canWrite(SHM) ? mkdtempSync(join(SHM, ETCD_DIR_PREFIX)) : join(dir, 'etcd');
+  if (etcdDir.startsWith(SHM)) writeFileSync(join(etcdDir, 'owner'), String(process.pid));
+  const dirs = [dir, etcdDir];
+  const removeDirs = () => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
+  process.once('exit', removeDirs);
+
+  const processes: { etcd?: Started; apiserver?: Started } = {};
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // SIGKILL: a graceful kube-apiserver shutdown takes seconds and there is nothing to keep.
+    await Promise.all([processes.apiserver?.stop('SIGKILL'), processes.etcd?.stop('SIGKILL')]);
+    removeDirs();
+    process.removeListener('exit', removeDirs);
+  };
+
+  try {
+    const [etcdClientPort, etcdPeerPort, apiPort] = await distinctFreePorts(3);
+    const tokens: Record<UserName, string> = { admin: randomBytes(24).toString('hex'), user: randomBytes(24).toString('hex') };
+    const users: Record<UserName, { name: string; groups: string[] }> = {
+      admin: { name: 'admin', groups: ['system:masters'] },
+      user: { name: 'user', groups: ['developers'] },
+    };
+    writeFileSync(
+      join(dir, 'tokens.csv'),
+      (Object.keys(users) as UserName[]).map((u) => `${tokens[u]},${users[u].name},uid-${users[u].name},"${users[u].groups.join(',')}"`).join('\n') + '\n',
+      { mode: 0o600 },
+    );
+    // ECDSA P-256 (ES256): generated in well under a millisecond, accepted for service-account tokens.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+
+    const etcdUrl = `http://127.0.0.1:${etcdClientPort}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
+    const etcdArgs = [
+      '--name=default',
+      `--data-dir=${etcdDir}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--initial-cluster-state=new',
+      // A single member on loopback: short raft ticks make the first election take ~10 ms instead of ~700 ms.
+      '--heartbeat-interval=10',
+      '--election-timeout=100',
+      '--unsafe-no-fsync',
+      '--log-level=warn',
+    ];
+    const server = `https://127.0.0.1:${apiPort}`;
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      // No --tls-cert-file: the API server generates a CA and a serving certificate for 127.0.0.1 here,
+      // and reuses them on restart.
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=Node,RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--profiling=false',
+      ...(opts.apiserverArgs ?? []),
+    ];
+
+    // Both at once: kube-apiserver retries etcd until it answers.
+    processes.etcd = startProcess(binary('etcd'), etcdArgs, { cwd: dir });
+    const startApiserver = () => (processes.apiserver = startProcess(binary('kube-apiserver'), apiserverArgs, { cwd: dir }));
+    startApiserver();
+    const failIfExited = () => {
+      for (const [name, p] of Object.entries(processes)) {
+        if (p && p.child.exitCode !== null) throw new Fatal(`${name} exited with ${p.child.exitCode}:\n${tail(p.output())}`);
+      }
+    };
+
+    const caFile = join(dir, 'ca.crt');
+    const certFile = join(dir, 'certs', 'apiserver.crt');
+    await waitForOrFail('kube-apiserver to write its serving certificate', () => {
+      failIfExited();
+      return existsSync(certFile) && readFileSync(certFile, 'utf8').includes('END CERTIFICATE') ? true : undefined;
+    }, timeoutMs, 10);
+    // apiserver.crt is the serving certificate followed by the CA that signed it: trust the CA.
+    const pems = readFileSync(certFile, 'utf8').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];
+    writeFileSync(caFile, pems[pems.length - 1]!);
+    timings.certs = Date.now() - t0;
+
+    const kubeconfigPaths = {} as Record<UserName, string>;
+    for (const u of Object.keys(users) as UserName[]) {
+      kubeconfigPaths[u] = join(dir, `${u}.kubeconfig`);
+      writeFileSync(kubeconfigPaths[u], kubeconfigYaml(server, readFileSync(caFile, 'utf8'), users[u].name, tokens[u]), { mode: 0o600 });
+    }
+    const info: ControlPlaneInfo = { server, kubeconfigPath: kubeconfigPaths.admin, kubeconfigPaths, tokens, users, caFile, dir };
+    const client = attachControlPlane(info);
+
+    // Install the CRDs as soon as the API server serves requests (admin is system:masters, so RBAC's
+    // bootstrap need not be done); their establishment overlaps the rest of the start-up.
+    await waitForOrFail('kube-apiserver to serve requests', async () => {
+      failIfExited();
+      const res = await rawGet(info, '/livez');
+      return res.status === 200 ? true : undefined;
+    }, timeoutMs, 20);
+    timings.serving = Date.now() - t0;
+    const crds = (opts.crdFiles ?? defaultCrdFiles()).map((f) => parse(readFileSync(f, 'utf8')) as V1CustomResourceDefinition);
+    await installCrds(client.kubeConfig, crds, timeoutMs);
+    timings.crdsEstablished = Date.now() - t0;
+
+    const waitReady = async () => {
+      await waitForOrFail('kube-apiserver /readyz', async () => {
+        failIfExited();
+        const res = await rawGet(info, '/readyz');
+        return res.status === 200 && res.body.startsWith('ok') ? true : undefined;
+      }, timeoutMs, 20);
+    };
+    await waitReady();
+    timings.ready = Date.now() - t0;
+
+    return {
+      ...client,
+      timings,
+      logs: () => ({ apiserver: processes.apiserver?.output() ?? '', etcd: processes.etcd?.output() ?? '' }),
+      stop,
+      async restartApiserver({ graceful = true } = {}) {
+        if (stopped) throw new Error('the control plane is stopped');
+        await processes.apiserver!.stop(graceful ? 'SIGTERM' : 'SIGKILL');
+        startApiserver();
+        await waitReady();
+      },
+    };
+  } catch (e) {
+    const logs = `\n--- kube-apiserver ---\n${tail(processes.apiserver?.output() ?? '')}\n--- etcd ---\n${tail(processes.etcd?.output() ?? '')}`;
+    await stop();
+    throw e instanceof Error ? Object.assign(e, { message: e.message + logs }) : e;
+  }
+}
+
+/** Clients for a control plane started elsewhere (by globalSetup, say). */
+export function attachControlPlane(info: ControlPlaneInfo | undefined): ControlPlaneClient {
+  if (!info) {
+    throw new Error(
+      "no control plane: test/platform/globalSetup.ts starts one only for runs that include a test file calling inject('controlPlane')",
+    );
+  }
+  const configs = new Map<UserName, KubeConfig>();
+  const kubeConfigFor = (user: UserName) => {
+    let kc = configs.get(user);
+    if (!kc) {
+      kc = new KubeConfig();
+      kc.loadFromFile(info.kubeconfigPaths[user]);
+      configs.set(user, kc);
+    }
+    return kc;
+  };
+  return {
+    ...info,
+    kubeConfig: kubeConfigFor('admin'),
+    kubeConfigFor,
+    kubectl: (args, opts = {}) => kubectl(info.kubeconfigPaths[opts.user ?? 'admin'], args, opts),
+  };
+}
+
+export function kubectl(kubeconfigPath: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      binary('kubectl'),
+      [`--kubeconfig=${kubeconfigPath}`, ...args],
+      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 << 20, env: { ...process.env, KUBECONFIG: kubeconfigPath } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+async function installCrds(kc: KubeConfig, crds: V1CustomResourceDefinition[], timeoutMs: number): Promise<void> {
+  const api = kc.makeApiClient(ApiextensionsV1Api);
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  await Promise.all(
+    crds.map(async (crd) => {
+      const name = crd.metadata!.name!;
+      await waitForOrFail(`CRD ${name} to be created`, async () => {
+        try {
+          await api.createCustomResourceDefinition({ body: crd });
+        } catch (e) {
+          if (statusOf(e) !== 409) throw e;
+          const existing = await api.readCustomResourceDefinition({ name });
+          await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion } } });
+        }
+        return true;
+      }, timeoutMs, 50);
+      await waitForOrFail(`CRD ${name} to be Established`, async () => {
+        const got = await api.readCustomResourceDefinition({ name });
+        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
+      }, timeoutMs, 20);
+      // Established means the handler exists; make sure the endpoint answers before anyone uses it.
+      const version = crd.spec.versions.find((v) => v.served)!.name;
+      await waitForOrFail(`${name} to be served`, async () => {
+        await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
+        return true;
+      }, timeoutMs, 20);
+    }),
+  );
+}
+
+function kubeconfigYaml(server: string, ca: string, user: string, token: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'nro', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
+    users: [{ name: user, user: { token } }],
+    contexts: [{ name: `${user}@nro`, context: { cluster: 'nro', user, namespace: 'default' } }],
+    'current-context': `${user}@nro`,
+  });
+}
+
+/** A GET with the admin token outside client-node (for /livez and /readyz). */
+export function rawGet(info: Pick<ControlPlaneInfo, 'server' | 'caFile' | 'tokens'>, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${info.server}${path}`,
+      { method: 'GET', ca: readFileSync(info.caFile), headers: { Authorization: `Bearer ${info.tokens.admin}` }, timeout: 5000, agent: false },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The HTTP status of a client-node error (ApiException.code), if any. */
+export function statusOf(e: unknown): number | undefined {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+class Fatal extends Error {}
+
+/** waitFor, except that a Fatal thrown by the check ends the wait at once. */
+async function waitForOrFail<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs: number): Promise<T> {
+  let fatal: Fatal | undefined;
+  try {
+    return await waitFor(what, async () => {
+      try {
+        return await check();
+      } catch (e) {
+        if (e instanceof Fatal) fatal = e;
+        throw e;
+      }
+    }, fatal ? 0 : timeoutMs, intervalMs);
+  } catch (e) {
+    throw fatal ?? e;
+  } finally {
+    // (waitFor keeps polling after a Fatal only until its next check, which rethrows it)
+  }
+}
+
+async function distinctFreePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+function canWrite(dir: string): boolean {
+  try {
+    rmSync(mkdtempSync(join(dir, 'nro-probe-')), { recursive: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tail(text: string, lines = 40): string {
+  return text.split('\n').slice(-lines).join('\n');
+}
+
+/** Removes temp dirs left by control planes whose process is gone (a SIGKILLed run cannot clean up). */
+function sweepStaleDirs(): void {
+  for (const [base, prefix] of [[tmpdir(), DIR_PREFIX], [SHM, ETCD_DIR_PREFIX]] as const) {
+    let entries: string[];
+    try {
+      entries = readdirSync(base).filter((e) => e.startsWith(prefix));
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const path = join(base, entry);
+      try {
+        const owner = Number(readFileSync(join(path, 'owner'), 'utf8'));
+        if (owner && !alive(owner)) rmSync(path, { recursive: true, force: true });
+      } catch {
+        // no owner file (yet): leave it alone
+      }
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
