@@ -21,6 +21,10 @@ export interface OperatorConfig {
   /** Written into credentials Secrets for apps to connect with. */
   clientUrl: string;
   reloadStrategy: ReloadStrategy;
+  /** Annotate a NATS pod with the config hash so kubelet refreshes its Secret volume at once. */
+  pokePods: boolean;
+  /** How long one server may take to confirm a new config before the rollout is Degraded. */
+  serverTimeoutMs: number;
   healthAddr: string;
   leaderElection: boolean;
   leaseName: string;
@@ -48,6 +52,8 @@ const OPTIONS = {
   'default-subscribe': { env: 'NRO_DEFAULT_SUBSCRIBE', def: '', help: 'comma-separated subjects every member may subscribe to' },
   'client-url': { env: 'NRO_CLIENT_URL', def: '', help: 'NATS URL written into credentials Secrets (default nats://nats.<nats-namespace>.svc:4222)' },
   'reload-strategy': { env: 'NRO_RELOAD_STRATEGY', def: 'reload', help: 'reload | sidecar | restart | none' },
+  'poke-pods': { env: 'NRO_POKE_PODS', def: 'true', help: 'annotate each NATS pod with the config hash so kubelet delivers the Secret at once' },
+  'server-timeout-ms': { env: 'NRO_SERVER_TIMEOUT_MS', def: '120000', help: 'how long one server may take to confirm a config before the rollout is Degraded' },
   'health-addr': { env: 'NRO_HEALTH_ADDR', def: ':8080', help: 'address of /healthz, /readyz and /metrics' },
   'leader-election': { env: 'NRO_LEADER_ELECTION', def: 'true', help: 'elect a leader with a Lease, so several replicas are safe' },
   'lease-name': { env: 'NRO_LEASE_NAME', def: 'nats-rooms-operator', help: 'name of the leader election Lease' },
@@ -116,6 +122,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     defaultSubscribe,
     clientUrl: get('client-url') || `nats://nats.${natsNamespace}.svc:4222`,
     reloadStrategy,
+    pokePods: get('poke-pods') !== 'false',
+    serverTimeoutMs: number('server-timeout-ms'),
     healthAddr: get('health-addr'),
     leaderElection: get('leader-election') !== 'false',
     leaseName: get('lease-name'),

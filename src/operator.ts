@@ -25,7 +25,6 @@ export interface OperatorHooks {
   onLostLeadership?: () => void;
   /** Server-side timeout of reflector watches, for tests. */
   reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
-  serverTimeoutMs?: number;
 }
 
 export async function startOperator(config: OperatorConfig, kubeConfig: KubeConfig, log: Logger, hooks: OperatorHooks = {}): Promise<RunningOperator> {
@@ -35,7 +34,7 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
   const system = new NatsSystem(systemUser.seed);
   let rollout: Rollout | undefined;
   if (config.reloadStrategy !== 'none') {
-    rollout = new ServerRollout({ strategy: config.reloadStrategy, system, client, config, log, metrics, ...(hooks.serverTimeoutMs && { serverTimeoutMs: hooks.serverTimeoutMs }) });
+    rollout = new ServerRollout({ strategy: config.reloadStrategy, system, client, config, log, metrics });
   }
   const controller = new Controller({
     client,

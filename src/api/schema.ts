@@ -26,21 +26,6 @@ export const subjectRules: Rule<string>[] = [
   },
 ];
 
-interface RoomRefShape {
-  room: string;
-  namespace?: string;
-}
-const refKey = (r: RoomRefShape) => `${r.namespace ?? ''}/${r.room}`;
-
-export const memberRoomsRules: Rule<RoomRefShape[]>[] = [
-  {
-    rule:
-      "self.all(r, self.exists_one(s, s.room == r.room && (has(s.namespace) ? s.namespace : '') == (has(r.namespace) ? r.namespace : '')))",
-    message: 'each room may be listed once per namespace: merge the access modes into one entry',
-    check: (refs) => new Set(refs.map(refKey)).size === refs.length,
-  },
-];
-
 /** Where validate.ts finds the TypeScript side of a schema node's CEL rules (JSON and YAML skip symbol keys). */
 export const CHECKS = Symbol('checks');
 
@@ -178,10 +163,9 @@ export const memberSchema: Schema = {
         ),
         rooms: {
           type: 'array',
-          description: 'The rooms this member joins and how.',
+          description: 'The rooms this member joins and how. A room listed more than once grants the union of the access modes.',
           maxItems: g.MAX_ROOMS_PER_MEMBER,
           items: roomRef,
-          ...celOf(memberRoomsRules),
         },
         inboxPrefix: str(
           'The private inbox prefix. Defaults to _INBOX_<namespace>_<name> (dots in the name become underscores). ' +

@@ -121,10 +121,8 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     memberResults.set(key, result);
     if (result.accepted && result.permissions && result.publicKey) {
       users.push({ publicKey: result.publicKey, member: key, permissions: result.permissions });
-      for (const ref of result.rooms) {
-        const target = ref.granted ? roomResults.get(`${ref.namespace}/${ref.room}`) : undefined;
-        if (target) target.memberCount++;
-      }
+      const granted = new Set(result.rooms.filter((r) => r.granted).map((r) => `${r.namespace}/${r.room}`));
+      for (const roomKey of granted) roomResults.get(roomKey)!.memberCount++;
     }
   }
   users.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));

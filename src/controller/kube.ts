@@ -109,7 +109,10 @@ export class KubeClient {
           req.destroy();
         }
       });
-      res.on('error', (e) => (signal.aborted ? resolve() : reject(e)));
+      // readline re-emits input errors on itself: an aborted watch ends quietly, anything else fails it.
+      const onError = (e: Error) => (signal.aborted ? resolve() : reject(e));
+      res.on('error', onError);
+      lines.on('error', onError);
       lines.on('close', () => {
         signal.removeEventListener('abort', onAbort);
         resolve();
@@ -135,12 +138,14 @@ export class KubeClient {
     await this.kc.applyToHTTPSOptions(reqOptions);
     const transport = url.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(reqOptions, (res) => resolve({ res, req }));
+      const req = transport.request(reqOptions, (res) => {
+        resolve({ res, req });
+      });
       req.on('error', reject);
       if (options.timeoutMs) req.setTimeout(options.timeoutMs, () => req.destroy(new Error(`${method} ${path}: timed out after ${options.timeoutMs} ms`)));
       if (signal) {
         if (signal.aborted) req.destroy(new Error('aborted'));
-        else signal.addEventListener('abort', () => req.destroy(new Error('aborted')), { once: true });
+        else signal.addEventListener('abort', () => req.destroy(), { once: true });
       }
       if (body !== undefined) req.write(body);
       req.end();

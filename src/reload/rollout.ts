@@ -27,8 +27,6 @@ export interface ServerRolloutOptions {
   config: OperatorConfig;
   log: Logger;
   metrics: Metrics;
-  /** How long one server may take to confirm a generation before the rollout is Degraded. */
-  serverTimeoutMs?: number;
 }
 
 export class ServerRollout implements Rollout {
@@ -104,7 +102,7 @@ export class ServerRollout implements Rollout {
     let wait = this.waiting.get(name);
     if (!wait || wait.hash !== hash) this.waiting.set(name, (wait = { hash, since: Date.now(), polls: 0 }));
     wait.polls++;
-    const timeout = this.o.serverTimeoutMs ?? 120_000;
+    const timeout = this.o.config.serverTimeoutMs;
     if (Date.now() - wait.since > timeout) {
       return this.degraded(
         `server ${name} did not load generation ${hash.slice(0, 12)} within ${Math.round(timeout / 1000)} s (it enforces ${enforced ? enforced.slice(0, 12) : 'no marked generation'}); ` +
@@ -115,7 +113,7 @@ export class ServerRollout implements Rollout {
   }
 
   private async poke(pod: Pod, hash: string): Promise<void> {
-    if (pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return;
+    if (!this.o.config.pokePods || pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return;
     await this.o.client.request('PATCH', `${paths.pods(pod.metadata.namespace!)}/${pod.metadata.name}`, {
       contentType: CONTENT_TYPE.mergePatch,
       body: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } },

@@ -63,7 +63,6 @@ const memberArb: fc.Arbitrary<Member> = fc.record({
   created: fc.integer({ min: 0, max: 5 }),
   rooms: fc.uniqueArray(
     fc.record({ room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'), namespace: fc.option(fc.constantFrom(...NAMESPACES), { nil: undefined }), access: fc.constantFrom(...ACCESS_MODES) }),
-    // Mostly distinct references (a repeated one is an InvalidSpec the unit tests cover).
     { maxLength: 4, selector: (r) => `${r.namespace ?? ''}/${r.room}/${r.access === 'Publish' ? 'dup' : r.access}` },
   ),
   inbox: fc.oneof(

@@ -166,11 +166,11 @@ describe('member verdicts', () => {
     expect(perms.subscribe.deny).toEqual(['x.>']);
   });
 
-  it('rejects duplicate room entries, as the CRD rule does', () => {
+  it('grants the union when a room is listed more than once, and counts the member once', () => {
     const m = member('t', 'm', { nkey: K1, rooms: [{ room: 'r', access: 'Publish' }, { room: 'r', namespace: 't', access: 'Publish' }, { room: 'r', access: 'Subscribe' }] });
-    const result = compile([r], [m]).members.get('t/m')!;
-    expect(result).toMatchObject({ accepted: false, reason: 'InvalidSpec' });
-    expect(result.message).toContain('listed once');
+    const compiled = compile([r], [m]);
+    expect(compiled.members.get('t/m')!.permissions).toMatchObject({ publish: { allow: ['rooms.t.r'] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'] } });
+    expect(compiled.rooms.get('t/r')!.memberCount).toBe(1);
   });
 
   it('adds the admin default permissions to every member', () => {
