@@ -29,6 +29,9 @@ export interface OperatorConfig {
   leaderElection: boolean;
   leaseName: string;
   leaseNamespace: string;
+  leaseDurationSeconds: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   /** Namespace of the operator itself (its system-user Secret lives there). */
   operatorNamespace: string;
   systemSecretName: string;
@@ -60,6 +63,9 @@ const OPTIONS = {
   'operator-namespace': { env: 'POD_NAMESPACE', def: '', help: 'namespace of the operator (default: the NATS namespace)' },
   'lease-namespace': { env: 'NRO_LEASE_NAMESPACE', def: '', help: 'namespace of the Lease (default: the operator namespace)' },
   'system-secret': { env: 'NRO_SYSTEM_SECRET', def: 'nats-rooms-operator-system', help: "Secret (in the operator namespace) holding the operator's NATS system-account seed" },
+  'lease-duration-seconds': { env: 'NRO_LEASE_DURATION_SECONDS', def: '15', help: 'how long a lease lasts without renewal before another replica takes over' },
+  'renew-deadline-ms': { env: 'NRO_RENEW_DEADLINE_MS', def: '10000', help: 'how long the leader keeps trying to renew before it gives up leading' },
+  'retry-period-ms': { env: 'NRO_RETRY_PERIOD_MS', def: '2000', help: 'how often the lease is renewed or tried' },
   identity: { env: 'POD_NAME', def: '', help: 'this replica in leader election (default: hostname and pid)' },
   'log-level': { env: 'NRO_LOG_LEVEL', def: 'info', help: 'debug | info | warn | error' },
   'debounce-ms': { env: 'NRO_DEBOUNCE_MS', def: '200', help: 'quiet time before a burst of changes is rendered' },
@@ -130,6 +136,9 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     operatorNamespace: get('operator-namespace') || natsNamespace,
     leaseNamespace: get('lease-namespace') || get('operator-namespace') || natsNamespace,
     systemSecretName: get('system-secret'),
+    leaseDurationSeconds: number('lease-duration-seconds'),
+    renewDeadlineMs: number('renew-deadline-ms'),
+    retryPeriodMs: number('retry-period-ms'),
     identity: get('identity') || `${hostname}-${process.pid}`,
     logLevel,
     debounceMs: number('debounce-ms'),

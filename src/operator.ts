@@ -17,7 +17,10 @@ export interface RunningOperator {
   controller: Controller;
   healthPort: number;
   isLeader: () => boolean;
+  /** Graceful: releases the lease so a standby takes over at once. */
   stop: () => Promise<void>;
+  /** Like a killed process: stops everything without releasing the lease (for tests). */
+  crash: () => Promise<void>;
 }
 
 export interface OperatorHooks {
@@ -50,7 +53,18 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
   let elector: LeaderElector | undefined;
   let campaign: Promise<void> | undefined;
   if (config.leaderElection) {
-    elector = new LeaderElector(client, { namespace: config.leaseNamespace, name: config.leaseName, identity: config.identity }, log);
+    elector = new LeaderElector(
+      client,
+      {
+        namespace: config.leaseNamespace,
+        name: config.leaseName,
+        identity: config.identity,
+        leaseDurationSeconds: config.leaseDurationSeconds,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+      },
+      log,
+    );
     campaign = elector.run(
       () => controller.startLeading(),
       () => {
@@ -69,16 +83,24 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
   });
   log.info('operator started', { identity: config.identity, leaderElection: config.leaderElection, reloadStrategy: config.reloadStrategy, healthPort: health.port });
 
+  const shutdown = async () => {
+    await controller.stop();
+    await campaign;
+    await system.close();
+    await health.close();
+  };
+
   return {
     controller,
     healthPort: health.port,
     isLeader: () => (elector ? elector.isLeader : true),
     stop: async () => {
       await elector?.stop();
-      await controller.stop();
-      void campaign;
-      await system.close();
-      await health.close();
+      await shutdown();
+    },
+    crash: async () => {
+      elector?.abandon();
+      await shutdown();
     },
   };
 }

@@ -65,6 +65,12 @@ export class LeaderElector {
     }
   }
 
+  /** Stops campaigning without touching the lease, as a crashed process would. */
+  abandon(): void {
+    this.stopped = true;
+    this.leading = false;
+  }
+
   /** Stops campaigning and, if leading, releases the lease so a successor need not wait it out. */
   async stop(): Promise<void> {
     this.stopped = true;
