@@ -11,6 +11,10 @@ import { Reconciler, type Caches, type Rollout } from './reconciler.js';
 import { Reflector } from './reflector.js';
 import { WorkQueue } from './workQueue.js';
 
+/** Status-only updates (mostly the operator's own writes) change nothing a reconcile reads as input. */
+const specChanged = (a: KubeObject, b: KubeObject) =>
+  a.metadata.generation !== b.metadata.generation || a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp;
+
 /** The queue holds one key: every change affects the single config of the NATS cluster. */
 export const CLUSTER_KEY = 'nats-cluster';
 
@@ -44,19 +48,20 @@ export class Controller {
     const enqueue = () => {
       if (this.leading) this.queue.add(CLUSTER_KEY);
     };
-    const reflector = (name: string, path: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}) =>
+    const reflector = (name: string, path: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}, isRelevantUpdate?: (a: KubeObject, b: KubeObject) => boolean) =>
       new Reflector<KubeObject>(client, {
         name,
         path,
         ...selectors,
+        ...(isRelevantUpdate && { isRelevantUpdate }),
         onChange: enqueue,
         log,
         onError: () => metrics.watchErrors.inc({ resource: name }),
         ...deps.reflectorTuning,
       });
     const namespaces: (string | undefined)[] = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
-    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns)));
-    this.members = namespaces.map((ns) => reflector('members', paths.members(ns)));
+    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns), {}, specChanged));
+    this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged));
     this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }));
     this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` });
     this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector });

@@ -15,6 +15,8 @@ export interface ReflectorOptions {
   fieldSelector?: string;
   /** Called (synchronously, must only enqueue) whenever the cache changed. */
   onChange: () => void;
+  /** Filters updates that need no reconcile (e.g. the operator's own status writes). Default: all. */
+  isRelevantUpdate?: (before: KubeObject, after: KubeObject) => boolean;
   log: Logger;
   /** Server-side watch timeout; the watch is resumed from the last resourceVersion after it. */
   watchTimeoutSeconds?: number;
@@ -152,9 +154,11 @@ export class Reflector<T extends KubeObject> {
           if (object.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
           if (type === 'BOOKMARK') return;
           const key = keyOf(object.metadata.namespace, object.metadata.name);
+          const before = this.objects.get(key);
           if (type === 'DELETED') this.objects.delete(key);
           else this.objects.set(key, object as T);
-          this.options.onChange();
+          const { isRelevantUpdate } = this.options;
+          if (type !== 'MODIFIED' || !before || !isRelevantUpdate || isRelevantUpdate(before, object)) this.options.onChange();
         },
         abort.signal,
       );

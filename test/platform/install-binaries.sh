@@ -68,7 +68,9 @@ if ((PRINT_DIR)); then
   printf '%s\n' "$CURRENT_DIR"
   exit 0
 fi
+ONLY_NAMED=${NAMES[*]:-}
 ((${#NAMES[@]})) || NAMES=("${ALL_NAMES[@]}")
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 # ---------------------------------------------------------------- versions
 [[ -r "$VERSIONS_FILE" ]] || die "versions file not found: $VERSIONS_FILE"
@@ -114,7 +116,6 @@ require_go() {
   if [[ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$have" | sort -V | head -1)" != "$GO_MIN_VERSION" ]]; then
     die "Go $have is too old: the pinned modules need Go >= $GO_MIN_VERSION (set GOTOOLCHAIN=auto to let go fetch a newer toolchain)"
   fi
-  command -v timeout >/dev/null 2>&1 || die "'timeout' (coreutils) is not on PATH"
   GO_CHECKED=1
 }
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
@@ -131,8 +132,8 @@ trap cleanup EXIT
 gomod_of() {
   local mod=$1 ver=$2 json file
   json=$(go mod download -json "$mod@$ver" 2>&1) || {
-    printf '%s\n' "$json" >&2
-    die "could not download Go module $mod@$ver (is the Go module proxy reachable? GOPROXY=$(go env GOPROXY))"
+    printf '%s\n' "$json" | sed -nE 's/^[[:space:]]*"Error": "(.*)",?$/\1/p; /^go: /p' | sed 's/\\n\\t/ /g; s/^/[platform]   /' >&2
+    die "could not download Go module $mod@$ver (is the Go module proxy reachable, and does it serve this version? GOPROXY=$(go env GOPROXY))"
   }
   file=$(printf '%s\n' "$json" | sed -nE 's/^[[:space:]]*"GoMod": "(.*)",?$/\1/p')
   [[ -n "$file" && -r "$file" ]] || {
@@ -272,6 +273,7 @@ if command -v flock >/dev/null 2>&1; then
   fi
 fi
 
+command -v timeout >/dev/null 2>&1 || die "'timeout' (coreutils) is not on PATH"
 START_ALL=$SECONDS
 FAILED=()
 for name in "${NAMES[@]}"; do
@@ -285,6 +287,7 @@ for name in "${NAMES[@]}"; do
   fi
   dest_dir=$BIN_ROOT/$name-$version
   dest=$dest_dir/$name
+  rm -f "$dest_dir/.$name.partial."* # left by an interrupted run (we hold the lock)
   if check_binary "$name" "$dest" "$version"; then
     log "cached $name $version ($dest)"
   else
@@ -294,7 +297,6 @@ for name in "${NAMES[@]}"; do
     logf=$LOG_DIR/$name-$version.log
     : >"$logf"
     tmp_out=$dest_dir/.$name.partial.$$
-    rm -f "$tmp_out"
     t0=$SECONDS
     case "$name" in
       kube-apiserver | kubectl) recipe=build_kubernetes ;;
@@ -317,13 +319,19 @@ for name in "${NAMES[@]}"; do
       mv -f "$tmp_out" "$dest"
       log "built $name $version in $((SECONDS - t0))s ($(du -h "$dest" | cut -f1)) -> $dest"
     else
+      if ((rc == 0)); then
+        log "the freshly built $name does not run or does not report version $version:"
+        { timeout 30 "$tmp_out" --version || timeout 30 "$tmp_out" version; } 2>&1 | head -5 | sed 's/^/[platform]   /' >&2 || true
+      fi
       rm -f "$tmp_out"
-      {
-        printf '[platform] ---- last lines of %s ----\n' "$logf"
-        tail -n 40 "$logf" | sed 's/^/[platform]   /'
-      } >&2
+      if (($(wc -l <"$logf") > 1)); then
+        {
+          printf '[platform] ---- last lines of %s ----\n' "$logf"
+          tail -n 40 "$logf" | sed 's/^/[platform]   /'
+        } >&2
+      fi
       if [[ "$name" == nats && "${NRO_REQUIRE_NATSCLI:-0}" != 1 ]]; then
-        log "WARNING: could not build the optional nats CLI $version (go build failed after $((SECONDS - t0))s, full log: $logf); continuing without it, tests needing it must skip"
+        log "WARNING: could not build the optional nats CLI $version (failed after $((SECONDS - t0))s, go output: $logf); continuing without it, tests needing it must skip"
         rm -f "$link"
         continue
       fi
@@ -334,6 +342,29 @@ for name in "${NAMES[@]}"; do
   fi
   ln -sfn "../$name-$version/$name" "$link"
 done
+
+# The project's own test tool: nats-server's config parser as an oracle (test/tools/natsperms). Built
+# from this repo against the pinned nats-server, cached by the hash of its sources.
+build_natsperms() {
+  local src=$REPO_ROOT/test/tools/natsperms key dest_dir dest
+  grep -q "github.com/nats-io/nats-server/v2 $NATS_SERVER_VERSION\$" "$src/go.mod" ||
+    die "test/tools/natsperms/go.mod must require nats-server $NATS_SERVER_VERSION (run: cd $src && go get github.com/nats-io/nats-server/v2@$NATS_SERVER_VERSION && go mod tidy)"
+  key=$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)
+  dest_dir=$BIN_ROOT/natsperms-$key
+  dest=$dest_dir/natsperms
+  if [[ -x "$dest" ]]; then
+    log "cached natsperms $key"
+  else
+    require_go
+    log "building natsperms $key ..."
+    mkdir -p "$dest_dir"
+    (cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dest.partial.$$" .) >>"$LOG_DIR/natsperms.log" 2>&1 ||
+      { tail -n 40 "$LOG_DIR/natsperms.log" >&2; rm -f "$dest.partial.$$"; die "could not build test/tools/natsperms (see $LOG_DIR/natsperms.log)"; }
+    mv -f "$dest.partial.$$" "$dest"
+  fi
+  ln -sfn "../natsperms-$key/natsperms" "$CURRENT_DIR/natsperms"
+}
+if [[ -z "${ONLY_NAMED:-}" ]]; then build_natsperms; fi
 
 if ((${#FAILED[@]})); then
   die "could not build: ${FAILED[*]} (see the log lines above; a 'module version is not available' or 'verifying go.mod' error means the Go module proxy does not serve that pinned version: pick another in $VERSIONS_FILE)"
