@@ -8,5 +8,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration and platform tests start real processes; two cores want few of them at once.
     maxWorkers: 2,
+    globalSetup: ['test/platform/globalSetup.ts'],
   },
 });

@@ -14,6 +14,8 @@ import type { Rollout, RolloutResult } from '../controller/reconciler.js';
 import type { NatsSystem } from './natsSystem.js';
 
 export const POKE_ANNOTATION = 'natsrooms.io/config-hash';
+/** Kubelet needs a moment after a pod update to refresh its volumes; reloading sooner reads the old file. */
+const FIRST_RELOAD_AFTER_POKE_MS = 100;
 
 interface Pod extends KubeObject {
   spec?: { containers?: { ports?: { name?: string; containerPort: number }[] }[] };
@@ -35,6 +37,8 @@ export class ServerRollout implements Rollout {
   private failures = 0;
   private started?: { hash: string; at: number };
   private restartRequested?: string;
+  /** When pods were last annotated: give kubelet a moment before asking for a reload. */
+  private pokedAt = 0;
 
   constructor(private readonly o: ServerRolloutOptions) {}
 
@@ -45,6 +49,9 @@ export class ServerRollout implements Rollout {
     if (pods.length === 0) {
       return this.degraded(`no NATS server pods match ${this.o.config.natsSelector} in namespace ${this.o.config.natsNamespace}`);
     }
+    // Poke every pod up front: while the first servers reload, kubelet delivers to the rest.
+    const poked = await Promise.all(pods.map((pod) => this.poke(pod, generation.hash)));
+    if (poked.some(Boolean)) this.pokedAt = Date.now();
     for (const pod of pods) {
       const name = pod.metadata.name;
       const url = clientUrl(pod);
@@ -57,7 +64,14 @@ export class ServerRollout implements Rollout {
       try {
         step = await this.advance(pod, url, generation);
       } catch (e) {
-        return this.degraded(`server ${name} (${url}): ${(e as Error).message}`);
+        const message = (e as Error).message;
+        if (/Authorization Violation/i.test(message)) {
+          return this.degraded(
+            `server ${name} (${url}) does not know the operator's system user: it runs a config the operator did not write. ` +
+              'Check that it includes the auth Secret, then restart it once (kubectl delete pod) so that it starts from the Secret',
+          );
+        }
+        return this.degraded(`server ${name} (${url}): ${message}`);
       }
       if (step) return step;
     }
@@ -80,15 +94,26 @@ export class ServerRollout implements Rollout {
       this.waiting.delete(name);
       return undefined;
     }
-    // Make kubelet refresh the mounted Secret now rather than at its next periodic sync.
-    await this.poke(pod, generation.hash);
     if (strategy === 'restart') await this.requestRestart(pod, generation.hash);
+    const sincePoke = Date.now() - this.pokedAt;
+    if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
     if (strategy === 'reload') {
       const refused = await system.reload(conn);
       metrics.reloads.inc({ server: name, result: refused ? 'error' : 'ok' });
       if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
     }
-    const now = await system.generation(conn);
+    // Kubelet usually delivers within moments of the poke: look again briefly before handing the
+    // wait back to the queue (which would mean writing RollingOut statuses for a blink).
+    let now = await system.generation(conn);
+    for (let pause = 100; now !== generation.hash && pause <= 800; pause *= 2) {
+      await new Promise((r) => setTimeout(r, pause));
+      if (strategy === 'reload') {
+        const refused = await system.reload(conn);
+        metrics.reloads.inc({ server: name, result: refused ? 'error' : 'ok' });
+        if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+      }
+      now = await system.generation(conn);
+    }
     if (now === generation.hash) {
       log.info('server enforces generation', { server: name, generation: short });
       this.waiting.delete(name);
@@ -112,12 +137,14 @@ export class ServerRollout implements Rollout {
     return { state: 'RollingOut', message: `waiting for server ${name} ${what} generation ${hash.slice(0, 12)}`, retryAfterMs: Math.min(2000, 25 * 2 ** Math.min(wait.polls, 7)) };
   }
 
-  private async poke(pod: Pod, hash: string): Promise<void> {
-    if (!this.o.config.pokePods || pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return;
+  /** Annotates the pod, which makes kubelet refresh its Secret volume now; true if it did. */
+  private async poke(pod: Pod, hash: string): Promise<boolean> {
+    if (!this.o.config.pokePods || pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return false;
     await this.o.client.request('PATCH', `${paths.pods(pod.metadata.namespace!)}/${pod.metadata.name}`, {
       contentType: CONTENT_TYPE.mergePatch,
       body: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } },
     });
+    return true;
   }
 
   /** Strategy restart: one template change on the owning StatefulSet; its controller rolls the pods. */

@@ -12,10 +12,10 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parse, stringify } from 'yaml';
+import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { stringify } from 'yaml';
 import { binary } from '../support/binaries.js';
-import { freePort, startProcess, waitFor, type Started } from '../support/processes.js';
+import { freePort, startProcess, type Started } from '../support/processes.js';
 
 export type UserName = 'admin' | 'user';
 
@@ -53,6 +53,10 @@ export interface ControlPlane extends ControlPlaneClient {
   restartApiserver(opts?: { graceful?: boolean }): Promise<void>;
   /** Output of kube-apiserver and etcd so far (for failure messages). */
   logs(): { apiserver: string; etcd: string };
+  /** Process ids (the apiserver's changes on restart). */
+  pids(): { apiserver: number | undefined; etcd: number | undefined };
+  /** Every temp dir it made (the control plane dir, and etcd's on /dev/shm when available); stop() removes them. */
+  tempDirs: string[];
   /** Kills everything and removes the temp dirs. Idempotent. */
   stop(): Promise<void>;
 }
@@ -77,8 +81,9 @@ const DIR_PREFIX = 'nro-cp-';
 const ETCD_DIR_PREFIX = 'nro-etcd-';
 const SHM = '/dev/shm';
 
+/** crds/*.yaml of this repo, or of $NRO_CRDS_DIR (to try CRDs generated elsewhere). */
 export function defaultCrdFiles(): string[] {
-  const dir = join(REPO_ROOT, 'crds');
+  const dir = process.env.NRO_CRDS_DIR ?? join(REPO_ROOT, 'crds');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
     .sort()
@@ -94,9 +99,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   const dir = mkdtempSync(join(tmpdir(), DIR_PREFIX));
   writeFileSync(join(dir, 'owner'), String(process.pid));
   // etcd on tmpfs when there is one: with --unsafe-no-fsync it hardly matters, but it keeps the disk quiet.
-  const etcdDir = canWrite(SHM) ? mkdtempSync(join(SHM, ETCD_DIR_PREFIX)) : join(dir, 'etcd');
-  if (etcdDir.startsWith(SHM)) writeFileSync(join(etcdDir, 'owner'), String(process.pid));
-  const dirs = [dir, etcdDir];
+  const shmDir = canWrite(SHM) ? mkdtempSync(join(SHM, ETCD_DIR_PREFIX)) : undefined;
+  if (shmDir) writeFileSync(join(shmDir, 'owner'), String(process.pid));
+  const etcdDir = join(shmDir ?? dir, 'etcd');
+  const dirs = shmDir ? [dir, shmDir] : [dir];
   const removeDirs = () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   };
@@ -163,6 +169,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16',
       '--profiling=false',
+      // On SIGTERM, end open watches within 2 s; otherwise a graceful shutdown waits 60 s for them.
+      '--shutdown-watch-termination-grace-period=2s',
       ...(opts.apiserverArgs ?? []),
     ];
 
@@ -199,11 +207,15 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // bootstrap need not be done); their establishment overlaps the rest of the start-up.
     await waitForOrFail('kube-apiserver to serve requests', async () => {
       failIfExited();
-      const res = await rawGet(info, '/livez');
+      // Not /livez: it waits for the post-start hooks too, which is what this overlaps.
+      const res = await rawGet(info, '/version');
       return res.status === 200 ? true : undefined;
     }, timeoutMs, 20);
     timings.serving = Date.now() - t0;
-    const crds = (opts.crdFiles ?? defaultCrdFiles()).map((f) => parse(readFileSync(f, 'utf8')) as V1CustomResourceDefinition);
+    // loadYaml, not a plain YAML parse: client-node serializes request bodies through its typed models,
+    // which know `x-kubernetes-validations` only as `xKubernetesValidations` and silently drop the
+    // raw key (and every other x-kubernetes-* one) from a plain object.
+    const crds = (opts.crdFiles ?? defaultCrdFiles()).map((file) => ({ file, crd: loadYaml<V1CustomResourceDefinition>(readFileSync(file, 'utf8')) }));
     await installCrds(client.kubeConfig, crds, timeoutMs);
     timings.crdsEstablished = Date.now() - t0;
 
@@ -221,6 +233,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       ...client,
       timings,
       logs: () => ({ apiserver: processes.apiserver?.output() ?? '', etcd: processes.etcd?.output() ?? '' }),
+      pids: () => ({ apiserver: processes.apiserver?.child.pid, etcd: processes.etcd?.child.pid }),
+      tempDirs: [...dirs],
       stop,
       async restartApiserver({ graceful = true } = {}) {
         if (stopped) throw new Error('the control plane is stopped');
@@ -277,17 +291,22 @@ export function kubectl(kubeconfigPath: string, args: string[], opts: { input?: 
   });
 }
 
-async function installCrds(kc: KubeConfig, crds: V1CustomResourceDefinition[], timeoutMs: number): Promise<void> {
+async function installCrds(kc: KubeConfig, crds: { file: string; crd: V1CustomResourceDefinition }[], timeoutMs: number): Promise<void> {
   const api = kc.makeApiClient(ApiextensionsV1Api);
   const objects = kc.makeApiClient(CustomObjectsApi);
   await Promise.all(
-    crds.map(async (crd) => {
+    crds.map(async ({ file: source, crd }) => {
       const name = crd.metadata!.name!;
       await waitForOrFail(`CRD ${name} to be created`, async () => {
         try {
           await api.createCustomResourceDefinition({ body: crd });
         } catch (e) {
-          if (statusOf(e) !== 409) throw e;
+          const status = statusOf(e);
+          // An invalid CRD (422) will not become valid by retrying: fail at once, with the API server's reasons.
+          if (status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429) {
+            throw new Fatal(`the API server refuses CRD ${name} (from ${source}): ${messageOf(e)}`);
+          }
+          if (status !== 409) throw e;
           const existing = await api.readCustomResourceDefinition({ name });
           await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion } } });
         }
@@ -338,6 +357,18 @@ export function rawGet(info: Pick<ControlPlaneInfo, 'server' | 'caFile' | 'token
   });
 }
 
+/** The API server's message in a client-node error (its Status body), or the error as text. */
+export function messageOf(e: unknown): string {
+  const body = (e as { body?: unknown } | undefined)?.body;
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
+    if (typeof status?.message === 'string') return status.message;
+  } catch {
+    // not JSON
+  }
+  return String(e);
+}
+
 /** The HTTP status of a client-node error (ApiException.code), if any. */
 export function statusOf(e: unknown): number | undefined {
   const code = (e as { code?: unknown } | undefined)?.code;
@@ -346,22 +377,20 @@ export function statusOf(e: unknown): number | undefined {
 
 class Fatal extends Error {}
 
-/** waitFor, except that a Fatal thrown by the check ends the wait at once. */
+/** Like waitFor, except that a Fatal thrown by the check (a process died) ends the wait at once. */
 async function waitForOrFail<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs: number): Promise<T> {
-  let fatal: Fatal | undefined;
-  try {
-    return await waitFor(what, async () => {
-      try {
-        return await check();
-      } catch (e) {
-        if (e instanceof Fatal) fatal = e;
-        throw e;
-      }
-    }, fatal ? 0 : timeoutMs, intervalMs);
-  } catch (e) {
-    throw fatal ?? e;
-  } finally {
-    // (waitFor keeps polling after a Fatal only until its next check, which rethrows it)
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (e) {
+      if (e instanceof Fatal) throw e;
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
@@ -384,9 +413,9 @@ function tail(text: string, lines = 40): string {
   return text.split('\n').slice(-lines).join('\n');
 }
 
-/** Removes temp dirs left by control planes whose process is gone (a SIGKILLed run cannot clean up). */
+/** Removes temp dirs left by control planes and NATS clusters whose process is gone (a SIGKILLed run cannot clean up). */
 function sweepStaleDirs(): void {
-  for (const [base, prefix] of [[tmpdir(), DIR_PREFIX], [SHM, ETCD_DIR_PREFIX]] as const) {
+  for (const [base, prefix] of [[tmpdir(), DIR_PREFIX], [tmpdir(), 'nro-nats-'], [SHM, ETCD_DIR_PREFIX]] as const) {
     let entries: string[];
     try {
       entries = readdirSync(base).filter((e) => e.startsWith(prefix));

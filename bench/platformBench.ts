@@ -1,0 +1,157 @@
+// Propagation and burst benchmarks on the test platform: a private control plane, three real
+// nats-servers, the kubelet stand-in (delay 0, so the figures are the operator's, not kubelet's),
+// and the operator in-process with its default tuning.
+import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
+import { keyWithoutSeed } from '../src/auth/keys.js';
+import { GENERATION_MARKER_PREFIX } from '../src/auth/render.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger, silentLogger } from '../src/log.js';
+import { startOperator, type RunningOperator } from '../src/operator.js';
+import { forEachLimited } from '../src/controller/credentials.js';
+import type { Member } from '../src/api/types.js';
+import { startControlPlane, type ControlPlane } from '../test/platform/controlPlane.js';
+import { startNatsCluster, type NatsCluster } from '../test/platform/natsPods.js';
+import { TestKube } from '../test/support/kube.js';
+import { member, room } from '../test/support/objects.js';
+import { waitFor } from '../test/support/processes.js';
+import { report, stats } from './report.js';
+
+const NS = 'bench';
+const NATS = 'nats';
+
+interface Rig {
+  cp: ControlPlane;
+  nats: NatsCluster;
+  kube: TestKube;
+  operator: RunningOperator;
+  /** One system-account connection per server, to read the generation each one enforces. */
+  servers: { nc: NatsConnection; id: string }[];
+  stop(): Promise<void>;
+}
+
+async function rig(): Promise<Rig> {
+  const cp = await startControlPlane();
+  const kube = new TestKube(cp.kubeConfig);
+  await kube.ensureNamespace(NS);
+  await kube.ensureNamespace(NATS);
+  // The operator first, as in a cluster: the NATS pods start from the Secret it writes.
+  const config = loadConfig([`--nats-namespace=${NATS}`, `--watch-namespaces=${NS}`, '--health-addr=127.0.0.1:0', '--leader-election=false'], {});
+  const operator = await startOperator(config, cp.kubeConfig, process.env.BENCH_LOGS ? createLogger('info', {}, (l) => process.stderr.write(l)) : silentLogger);
+  await waitFor('the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
+  const nats = await startNatsCluster(cp, { namespace: NATS, replicas: 3, kubeletDelayMs: 0 });
+  await kube.apply(room(NS, 'r0'));
+  await kube.apply(room(NS, 'r1'));
+  const system = await kube.secret(NATS, 'nats-rooms-operator-system');
+  const seed = Buffer.from(system!.data!['nkey.seed']!, 'base64').toString();
+  // The system user exists on the servers once the operator's first generation is enforced.
+  const servers = await waitFor('the system user on every server', async () =>
+    Promise.all(nats.urls.map(async (url) => {
+      const nc = await connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), reconnect: false });
+      return { nc, id: nc.info!.server_id };
+    })), 60_000, 200);
+  return {
+    cp,
+    nats,
+    kube,
+    operator,
+    servers,
+    stop: async () => {
+      for (const s of servers) await s.nc.close();
+      await operator.stop();
+      await nats.stop();
+      await cp.stop();
+    },
+  };
+}
+
+async function generationOf(server: { nc: NatsConnection; id: string }): Promise<string | undefined> {
+  const msg = await server.nc.request(`$SYS.REQ.SERVER.${server.id}.ACCOUNTZ`, JSON.stringify({ account: '$SYS' }), { timeout: 5000 });
+  const body = JSON.parse(new TextDecoder().decode(msg.data)) as { data?: { account_detail?: { mappings?: Record<string, unknown> } } };
+  return Object.keys(body.data?.account_detail?.mappings ?? {}).find((k) => k.startsWith(GENERATION_MARKER_PREFIX))?.slice(GENERATION_MARKER_PREFIX.length);
+}
+
+const members = (count: number, offset = 0): Member[] =>
+  Array.from({ length: count }, (_, i) => member(NS, `m${offset + i}`, { nkey: keyWithoutSeed(`bench ${offset + i}`), rooms: [{ room: 'r0', access: 'PublishSubscribe' }] }));
+
+export async function benchPropagation(): Promise<void> {
+  const r = await rig();
+  try {
+    await forEachLimited(members(100), 16, async (m) => void (await r.kube.apply(m)));
+    await waitFor('100 members Ready', async () => ((await r.kube.list<Member>('members', [NS])).every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined), 60_000, 100);
+    const enforced: number[] = [];
+    const ready: number[] = [];
+    const inR1 = new Set<number>();
+    for (let i = 0; i < 60; i++) {
+      // Each change flips one member in or out of room r1: every change is a new config.
+      const n = (i * 7) % 100;
+      const target = `m${n}`;
+      if (inR1.has(n)) inR1.delete(n);
+      else inR1.add(n);
+      const rooms = [{ room: 'r0', access: 'PublishSubscribe' as const }, ...(inR1.has(n) ? [{ room: 'r1', access: 'Subscribe' as const }] : [])];
+      const before = await generationOf(r.servers[0]!);
+      const start = performance.now();
+      const applied = await r.kube.apply(member(NS, target, { nkey: keyWithoutSeed(`bench ${n}`), rooms }));
+      // Enforced: every server carries a new generation marker and it is the Secret's.
+      await waitFor('every server to enforce the change', async () => {
+        const gens = await Promise.all(r.servers.map(generationOf));
+        const secret = await r.kube.secret(NATS, 'nats-rooms-auth');
+        const hash = secret?.metadata.annotations?.['natsrooms.io/config-hash'];
+        return hash && hash !== before && gens.every((g) => g === hash) ? true : undefined;
+      }, 30_000, 5);
+      enforced.push(performance.now() - start);
+      await r.kube.waitCondition('members', NS, target, 'Ready', 'True');
+      ready.push(performance.now() - start);
+      void applied;
+    }
+    report({ bench: 'propagation', members: 100, servers: 3, changes: enforced.length, kubeletDelayMs: 0, enforcedOnAllServers: stats(enforced), memberReady: stats(ready) });
+  } finally {
+    await r.stop();
+  }
+}
+
+export async function benchBurst(): Promise<void> {
+  const r = await rig();
+  try {
+    const generationsBefore = await counter(r.operator, 'nats_rooms_config_generations_total');
+    const reloadsBefore = await reloadsPerServer(r.operator);
+    const start = performance.now();
+    const burst = members(1000);
+    await forEachLimited(burst, 32, async (m) => void (await r.kube.apply(m)));
+    const appliedMs = performance.now() - start;
+    await waitFor('1,000 members Ready', async () => {
+      const list = await r.kube.list<Member>('members', [NS]);
+      return list.length === 1000 && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation)) ? true : undefined;
+    }, 120_000, 200);
+    const allReadyMs = performance.now() - start;
+    const reloads = await reloadsPerServer(r.operator);
+    report({
+      bench: 'burst',
+      members: 1000,
+      servers: 3,
+      applyMs: Math.round(appliedMs),
+      allReadyMs: Math.round(allReadyMs),
+      configGenerations: (await counter(r.operator, 'nats_rooms_config_generations_total')) - generationsBefore,
+      reloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
+    });
+  } finally {
+    await r.stop();
+  }
+}
+
+async function metricsText(op: RunningOperator): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
+}
+
+async function counter(op: RunningOperator, name: string): Promise<number> {
+  const line = (await metricsText(op)).split('\n').find((l) => l.startsWith(`${name} `));
+  return line ? Number(line.split(' ').pop()) : 0;
+}
+
+async function reloadsPerServer(op: RunningOperator): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const line of (await metricsText(op)).split('\n')) {
+    const m = /^nats_rooms_server_reloads_total\{server="([^"]+)",result="ok"\} (\d+)/.exec(line);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}

@@ -1,0 +1,696 @@
+// A stand-in for the two things kubelet does that matter to nats-rooms-operator, for the pods bound to
+// one pretend node (spec.nodeName) in one namespace:
+//
+// What it stands in for
+// - Secret volumes. For each container volumeMount of a `secret` volume, or of a `projected` volume's
+//   `secret` sources (`items` key->path mappings honoured, `optional` honoured), it keeps a directory on
+//   this machine in step with the Secret, with kubelet's AtomicWriter semantics
+//   (kubernetes pkg/volume/util/atomic_writer.go): the files are written into a fresh timestamped dir
+//   `..2026_11_22_10_00_00.123456789`, a symlink `..data_tmp` (kubelet's name) is pointed at it and
+//   renamed over `..data` (one atomic switch for every key at once), every top-level key is a symlink
+//   `<key> -> ..data/<key>`, keys gone from the Secret lose their symlinks, and the old timestamped dir is
+//   removed. Nothing is written when the content is unchanged. A mountPath maps to
+//   `<pod root dir>/<last path segment>`: `/etc/nats-auth` -> `<root>/nats-auth`, the layout of
+//   test/support/natsServer.ts.
+// - When updates arrive. The first mount happens before the container starts (mountPod). Later, a
+//   Secret change reaches each pod after `delayMs` (+ up to `jitterMs`), like kubelet's periodic pod sync
+//   (60-90 s in a real cluster; 0 for fast tests); an update of a pod's annotations makes that pod sync
+//   at once, as kubelet syncs a pod whenever the pod object changes. A sync reads the Secret afresh from
+//   the API server (falling back to the watch cache when the API server is down), so a pod annotated
+//   after a Secret write always gets that write.
+// - Pod status, as kubelet's status manager writes it through the status subresource: phase, podIP
+//   127.0.0.1, the standard conditions and the container status, with Ready driven by the container's
+//   readinessProbe (httpGet on the pod IP and the named port) every `probePeriodMs`. The process itself
+//   is run by the caller, who reports it with containerRunning/containerExited.
+//
+// What it does not do
+// - No container runtime: it never starts, restarts or signals a process (a crashed server stays down
+//   and its pod NotReady until the caller starts it again; nothing sends SIGHUP to nats-server).
+// - No scheduling, no node object, no eviction, no liveness/startup probes, no restart policy.
+// - No subPath mounts (kubelet never updates those anyway), no configMap/downwardAPI/token projections,
+//   no defaultMode: files are 0644. Volumes are not torn down when a pod is deleted.
+// - It only watches its namespace.
+import { createHash, randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { basename, dirname, join } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import { waitFor } from '../support/processes.js';
+import { statusOf } from './controlPlane.js';
+
+export const DEFAULT_NODE_NAME = 'kubelet-stand-in';
+
+export interface KubeletStandInOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  /** The pods this stand-in serves are those with this spec.nodeName. */
+  nodeName?: string;
+  /** Delay between a Secret change and its delivery to each pod (default 60 s, like kubelet's sync period). */
+  delayMs?: number;
+  /** Adds a random 0..jitterMs to each pod's delay (real kubelets are not in phase). */
+  jitterMs?: number;
+  /** How often readiness probes run (default 1 s). */
+  probePeriodMs?: number;
+}
+
+export interface PodStats {
+  /** Whether the first mount is done. */
+  mounted: boolean;
+  /** Syncs after the first mount that changed files in the pod's volumes. */
+  deliveries: number;
+  /** Syncs after the first mount, changed or not. */
+  syncs: number;
+  /** When the last delivery was written (ms since epoch). */
+  lastDeliveryAt?: number;
+  /** sha256 (hex) of every delivered file, by key (path inside the volume). */
+  hashes: Record<string, string>;
+}
+
+interface SecretSource {
+  name: string;
+  optional: boolean;
+  items?: { key: string; path: string }[];
+}
+
+interface Mount {
+  /** Directory on this machine that stands for the mountPath. */
+  hostDir: string;
+  sources: SecretSource[];
+}
+
+interface ContainerState {
+  running: boolean;
+  restartCount: number;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  everStarted: boolean;
+}
+
+interface PodRecord {
+  name: string;
+  rootDir: string;
+  pod?: V1Pod;
+  stats: PodStats;
+  timer?: NodeJS.Timeout;
+  chain: Promise<void>;
+  container?: ContainerState;
+  probeReady: boolean;
+  /** Bumped on every container start/exit, so a probe begun before one cannot overwrite its result. */
+  epoch: number;
+  startTime: string;
+  /** Condition type -> [status, lastTransitionTime]. */
+  transitions: Map<string, [string, string]>;
+  lastWrittenStatus?: string;
+  statusChain: Promise<void>;
+}
+
+export class KubeletStandIn {
+  /** Mutable: tests and the sandbox may change it; timers already set keep their delay. */
+  delayMs: number;
+  jitterMs: number;
+  readonly namespace: string;
+  readonly nodeName: string;
+
+  private readonly core: CoreV1Api;
+  private readonly pods = new Map<string, PodRecord>();
+  private readonly listeners = new Set<() => void>();
+  private readonly secrets: Reflector<V1Secret>;
+  private readonly podWatch: Reflector<V1Pod>;
+  private probeTimer?: NodeJS.Timeout;
+  private stopped = false;
+
+  private constructor(private readonly opts: KubeletStandInOptions) {
+    this.namespace = opts.namespace;
+    this.nodeName = opts.nodeName ?? DEFAULT_NODE_NAME;
+    this.delayMs = opts.delayMs ?? 60_000;
+    this.jitterMs = opts.jitterMs ?? 0;
+    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    const ns = this.namespace;
+    this.secrets = new Reflector<V1Secret>(
+      opts.kubeConfig,
+      `/api/v1/namespaces/${ns}/secrets`,
+      {},
+      async () => await this.core.listNamespacedSecret({ namespace: ns }),
+      (type, secret, old) => this.onSecret(type, secret, old),
+    );
+    const fieldSelector = `spec.nodeName=${this.nodeName}`;
+    this.podWatch = new Reflector<V1Pod>(
+      opts.kubeConfig,
+      `/api/v1/namespaces/${ns}/pods`,
+      { fieldSelector },
+      async () => await this.core.listNamespacedPod({ namespace: ns, fieldSelector }),
+      (type, pod, old) => this.onPod(type, pod, old),
+    );
+  }
+
+  /** Starts watching; resolves once both watches have listed. */
+  static async start(opts: KubeletStandInOptions): Promise<KubeletStandIn> {
+    const standIn = new KubeletStandIn(opts);
+    await Promise.all([standIn.secrets.start(), standIn.podWatch.start()]);
+    standIn.probeTimer = setInterval(() => standIn.probeAll(), opts.probePeriodMs ?? 1000);
+    standIn.probeTimer.unref();
+    return standIn;
+  }
+
+  /** Declares that pod `name` runs here with its volumes under `rootDir` (see the header). */
+  addPod(name: string, rootDir: string): void {
+    if (this.pods.has(name)) throw new Error(`pod ${name} is already on this node`);
+    this.pods.set(name, {
+      name,
+      rootDir,
+      stats: { mounted: false, deliveries: 0, syncs: 0, hashes: {} },
+      chain: Promise.resolve(),
+      probeReady: false,
+      epoch: 0,
+      startTime: new Date().toISOString(),
+      transitions: new Map(),
+      statusChain: Promise.resolve(),
+    });
+  }
+
+  /** The first mount: reads the pod and its Secrets (waiting for non-optional ones to exist) and fills its volumes. */
+  async mountPod(name: string, timeoutMs = 30_000): Promise<void> {
+    const record = this.record(name);
+    record.pod = await this.core.readNamespacedPod({ name, namespace: this.namespace });
+    await this.serialize(record, async () => {
+      const mounts = mountsOf(record.pod!, record.rootDir);
+      for (const mount of mounts) {
+        const data = await waitFor(`the Secrets of pod ${name} (${mount.sources.map((s) => s.name).join(', ')})`, () => this.payloadOf(mount, true), timeoutMs, 100);
+        this.write(record, mount, data);
+      }
+      record.stats.mounted = true;
+    });
+    this.notify();
+  }
+
+  /** Reports that the pod's container (re)started; resolves once the pod status saying so is written. */
+  async containerRunning(name: string): Promise<void> {
+    const record = this.record(name);
+    const previous = record.container;
+    record.container = {
+      running: true,
+      everStarted: true,
+      restartCount: previous?.everStarted ? previous.restartCount + 1 : 0,
+      startedAt: new Date().toISOString(),
+    };
+    const epoch = ++record.epoch;
+    const ready = await this.probe(record);
+    if (record.epoch === epoch) record.probeReady = ready;
+    await this.writeStatus(record, true);
+  }
+
+  /** Whether the pod's container is reported running. */
+  isRunning(name: string): boolean {
+    return this.record(name).container?.running ?? false;
+  }
+
+  /** Reports that the pod's container exited; resolves once the pod status (NotReady) is written. */
+  async containerExited(name: string, exitCode = 0): Promise<void> {
+    const record = this.record(name);
+    const c = record.container ?? { running: false, everStarted: false, restartCount: 0 };
+    record.container = { ...c, running: false, exitCode, finishedAt: new Date().toISOString() };
+    record.epoch++;
+    record.probeReady = false;
+    await this.writeStatus(record, true);
+  }
+
+  stats(name: string): PodStats {
+    const s = this.record(name).stats;
+    return { ...s, hashes: { ...s.hashes } };
+  }
+
+  deliveries(name: string): number {
+    return this.record(name).stats.deliveries;
+  }
+
+  /** sha256 (hex) of a key's file as it is on disk now, in any of the pod's volumes. */
+  contentHash(name: string, key = 'auth.conf'): string | undefined {
+    const record = this.record(name);
+    for (const mount of record.pod ? mountsOf(record.pod, record.rootDir) : []) {
+      const file = join(mount.hostDir, key);
+      if (existsSync(file)) return sha256(readFileSync(file));
+    }
+    return undefined;
+  }
+
+  /** Resolves once the pod's `key` (default auth.conf) has been delivered with content hash `hash`. */
+  waitForContent(name: string, hash: string, opts: { key?: string; timeoutMs?: number } = {}): Promise<void> {
+    const key = opts.key ?? 'auth.conf';
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const record = this.record(name);
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (record.stats.hashes[key] !== hash) return;
+        cleanup();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for pod ${name} to get ${key} with sha256 ${hash} (has ${record.stats.hashes[key]}; stats ${JSON.stringify({ ...record.stats, hashes: undefined })})`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.listeners.delete(check);
+      };
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.probeTimer);
+    for (const r of this.pods.values()) clearTimeout(r.timer);
+    await Promise.all([this.secrets.stop(), this.podWatch.stop()]);
+    await Promise.all([...this.pods.values()].flatMap((r) => [r.chain, r.statusChain]));
+  }
+
+  // --- volumes ---------------------------------------------------------------------------------
+
+  private onSecret(type: EventType, secret: V1Secret, old: V1Secret | undefined): void {
+    if (type === 'MODIFIED' && JSON.stringify(secret.data ?? {}) === JSON.stringify(old?.data ?? {})) return;
+    const name = secret.metadata?.name;
+    for (const record of this.pods.values()) {
+      if (!record.stats.mounted || !record.pod) continue;
+      if (!mountsOf(record.pod, record.rootDir).some((m) => m.sources.some((s) => s.name === name))) continue;
+      if (record.timer) continue; // the pending sync will read the latest content
+      const delay = this.delayMs + (this.jitterMs > 0 ? randomInt(this.jitterMs + 1) : 0);
+      record.timer = setTimeout(() => {
+        record.timer = undefined;
+        void this.sync(record);
+      }, delay);
+    }
+  }
+
+  private onPod(type: EventType, pod: V1Pod, old: V1Pod | undefined): void {
+    const record = this.pods.get(pod.metadata?.name ?? '');
+    if (!record || type === 'DELETED') return;
+    record.pod = pod;
+    const annotationsChanged = type === 'MODIFIED' && JSON.stringify(pod.metadata?.annotations ?? {}) !== JSON.stringify(old?.metadata?.annotations ?? {});
+    if (annotationsChanged && record.stats.mounted) void this.sync(record);
+  }
+
+  private sync(record: PodRecord): Promise<void> {
+    clearTimeout(record.timer);
+    record.timer = undefined;
+    return this.serialize(record, async () => {
+      if (this.stopped || !record.pod) return;
+      let changed = false;
+      for (const mount of mountsOf(record.pod, record.rootDir)) {
+        const data = await this.payloadOf(mount, false);
+        if (data && this.write(record, mount, data)) changed = true;
+      }
+      record.stats.syncs++;
+      if (changed) {
+        record.stats.deliveries++;
+        record.stats.lastDeliveryAt = Date.now();
+      }
+      this.notify();
+    });
+  }
+
+  /** The files of a mount from the current Secrets; undefined when a required Secret is missing. */
+  private async payloadOf(mount: Mount, fresh: boolean): Promise<Map<string, Buffer> | undefined> {
+    const payload = new Map<string, Buffer>();
+    for (const source of mount.sources) {
+      let secret: V1Secret | undefined;
+      try {
+        secret = await this.core.readNamespacedSecret({ name: source.name, namespace: this.namespace });
+      } catch (e) {
+        if (statusOf(e) === 404) secret = undefined;
+        else if (fresh) throw e;
+        else secret = this.secrets.get(source.name); // API server unreachable: what the watch saw last
+      }
+      if (!secret) {
+        if (source.optional) continue;
+        return undefined;
+      }
+      const data = secret.data ?? {};
+      const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const { key, path } of items) {
+        const value = data[key];
+        if (value === undefined) {
+          if (source.optional) continue;
+          return undefined;
+        }
+        payload.set(path, Buffer.from(value, 'base64'));
+      }
+    }
+    return payload;
+  }
+
+  /** kubelet's AtomicWriter.Write: returns whether anything changed. */
+  private write(record: PodRecord, mount: Mount, payload: Map<string, Buffer>): boolean {
+    const changed = atomicWrite(mount.hostDir, payload);
+    for (const [path, content] of payload) record.stats.hashes[path] = sha256(content);
+    return changed;
+  }
+
+  private serialize(record: PodRecord, work: () => Promise<void>): Promise<void> {
+    const next = record.chain.then(work);
+    record.chain = next.catch(() => {});
+    return next;
+  }
+
+  private notify(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  private record(name: string): PodRecord {
+    const record = this.pods.get(name);
+    if (!record) throw new Error(`pod ${name} is not on this node (addPod first)`);
+    return record;
+  }
+
+  // --- status ----------------------------------------------------------------------------------
+
+  private probeAll(): void {
+    for (const record of this.pods.values()) {
+      if (!record.container) continue;
+      void (async () => {
+        const epoch = record.epoch;
+        const ready = record.container?.running ? await this.probe(record) : false;
+        if (record.epoch !== epoch) return; // the container started or exited meanwhile
+        record.probeReady = ready;
+        await this.writeStatus(record, false).catch(() => {});
+      })();
+    }
+  }
+
+  /** The readinessProbe's httpGet against 127.0.0.1 (no probe: ready when running). */
+  private async probe(record: PodRecord): Promise<boolean> {
+    const container = record.pod?.spec?.containers?.[0];
+    const get = container?.readinessProbe?.httpGet;
+    if (!get) return record.container?.running ?? false;
+    const port = typeof get.port === 'number' ? get.port : Number.isFinite(Number(get.port)) ? Number(get.port) : container?.ports?.find((p) => p.name === get.port)?.containerPort;
+    if (!port) return false;
+    return new Promise((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: get.path ?? '/', timeout: 1000, agent: false }, (res) => {
+        res.resume();
+        resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => resolve(false));
+      req.end();
+    });
+  }
+
+  /** Writes the pod status if it changed; with `mustWrite`, retries until it is written (or the stand-in stops). */
+  private writeStatus(record: PodRecord, mustWrite: boolean): Promise<void> {
+    const next = record.statusChain.then(async () => {
+      for (let attempt = 0; ; attempt++) {
+        if (this.stopped) return;
+        const status = this.statusOf(record);
+        const key = JSON.stringify(status, (k, v) => (k === 'lastTransitionTime' ? undefined : v));
+        if (key === record.lastWrittenStatus) return;
+        try {
+          await this.core.patchNamespacedPodStatus(
+            { name: record.name, namespace: this.namespace, body: { status } },
+            setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+          );
+          record.lastWrittenStatus = key;
+          return;
+        } catch (e) {
+          if (!mustWrite || statusOf(e) === 404) throw e;
+          await sleep(Math.min(100 * 2 ** attempt, 1000));
+        }
+      }
+    });
+    record.statusChain = next.catch(() => {});
+    return next;
+  }
+
+  private statusOf(record: PodRecord): Record<string, unknown> {
+    const c = record.container;
+    const running = c?.running ?? false;
+    const ready = running && record.probeReady;
+    const now = new Date().toISOString();
+    const condition = (type: string, ok: boolean) => {
+      const status = ok ? 'True' : 'False';
+      const previous = record.transitions.get(type);
+      if (!previous || previous[0] !== status) record.transitions.set(type, [status, now]);
+      return { type, status, lastTransitionTime: record.transitions.get(type)![1] };
+    };
+    const containerName = record.pod?.spec?.containers?.[0]?.name ?? 'nats';
+    const image = record.pod?.spec?.containers?.[0]?.image ?? '';
+    const state = running
+      ? { running: { startedAt: c!.startedAt } }
+      : c?.finishedAt
+        ? { terminated: { exitCode: c.exitCode ?? 0, reason: c.exitCode ? 'Error' : 'Completed', startedAt: c.startedAt, finishedAt: c.finishedAt } }
+        : { waiting: { reason: 'ContainerCreating' } };
+    return {
+      phase: c?.everStarted ? 'Running' : 'Pending',
+      hostIP: '127.0.0.1',
+      hostIPs: [{ ip: '127.0.0.1' }],
+      podIP: '127.0.0.1',
+      podIPs: [{ ip: '127.0.0.1' }],
+      startTime: record.startTime,
+      qosClass: 'BestEffort',
+      conditions: [
+        condition('PodReadyToStartContainers', true),
+        condition('Initialized', true),
+        condition('Ready', ready),
+        condition('ContainersReady', ready),
+        condition('PodScheduled', true),
+      ],
+      containerStatuses: [
+        {
+          name: containerName,
+          image,
+          imageID: '',
+          containerID: c?.everStarted ? `stand-in://${record.name}-${c.restartCount}` : undefined,
+          ready,
+          started: running,
+          restartCount: c?.restartCount ?? 0,
+          state,
+        },
+      ],
+    };
+  }
+}
+
+// --- volume layout -------------------------------------------------------------------------------
+
+function mountsOf(pod: V1Pod, rootDir: string): Mount[] {
+  const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name, v]));
+  const mounts = new Map<string, Mount>();
+  for (const container of pod.spec?.containers ?? []) {
+    for (const vm of container.volumeMounts ?? []) {
+      if (vm.subPath || vm.subPathExpr) continue;
+      const volume = volumes.get(vm.name);
+      const sources: SecretSource[] = [];
+      if (volume?.secret?.secretName) {
+        sources.push({ name: volume.secret.secretName, optional: volume.secret.optional ?? false, ...(volume.secret.items && { items: volume.secret.items }) });
+      }
+      for (const s of volume?.projected?.sources ?? []) {
+        if (s.secret?.name) sources.push({ name: s.secret.name, optional: s.secret.optional ?? false, ...(s.secret.items && { items: s.secret.items }) });
+      }
+      if (sources.length === 0) continue;
+      const hostDir = join(rootDir, basename(vm.mountPath));
+      mounts.set(hostDir, { hostDir, sources });
+    }
+  }
+  return [...mounts.values()];
+}
+
+const DATA = '..data';
+const DATA_TMP = '..data_tmp';
+
+/**
+ * kubelet's AtomicWriter: the payload's files in a new timestamped dir, `..data` switched to it by a
+ * rename, a symlink per top-level path, stale paths and the old dir removed. Returns whether it wrote.
+ */
+export function atomicWrite(targetDir: string, payload: Map<string, Buffer>): boolean {
+  mkdirSync(targetDir, { recursive: true });
+  let oldTsDir: string | undefined;
+  try {
+    oldTsDir = readlinkSync(join(targetDir, DATA));
+  } catch {
+    oldTsDir = undefined;
+  }
+  let oldPaths = new Set<string>();
+  try {
+    if (oldTsDir) oldPaths = filesUnder(join(targetDir, oldTsDir));
+  } catch {
+    oldTsDir = undefined; // ..data points nowhere: write afresh
+  }
+  if (oldTsDir && oldPaths.size === payload.size && [...payload].every(([p, c]) => oldPaths.has(p) && readFileSync(join(targetDir, oldTsDir!, p)).equals(c))) {
+    return false;
+  }
+
+  const tsDir = `..${timestamp()}`;
+  const tsPath = join(targetDir, tsDir);
+  mkdirSync(tsPath, { mode: 0o755 });
+  for (const [path, content] of payload) {
+    mkdirSync(dirname(join(tsPath, path)), { recursive: true });
+    writeFileSync(join(tsPath, path), content, { mode: 0o644 });
+  }
+  rmSync(join(targetDir, DATA_TMP), { force: true });
+  symlinkSync(tsDir, join(targetDir, DATA_TMP));
+  renameSync(join(targetDir, DATA_TMP), join(targetDir, DATA));
+
+  const newTop = new Set([...payload.keys()].map(topLevel));
+  for (const top of newTop) {
+    if (!isSymlink(join(targetDir, top))) symlinkSync(join(DATA, top), join(targetDir, top));
+  }
+  for (const top of new Set([...oldPaths].map(topLevel))) {
+    if (!newTop.has(top)) rmSync(join(targetDir, top), { force: true });
+  }
+  if (oldTsDir && oldTsDir !== tsDir) rmSync(join(targetDir, oldTsDir), { recursive: true, force: true });
+  return true;
+}
+
+/** `..2026_11_22_10_00_00.123456789`: UTC time to the second, then random digits (os.MkdirTemp in kubelet). */
+function timestamp(): string {
+  const d = new Date();
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  const time = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  return `${time}.${String(randomInt(1_000_000_000)).padStart(9, '0')}`;
+}
+
+function filesUnder(dir: string, prefix = ''): Set<string> {
+  const out = new Set<string>();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) for (const f of filesUnder(join(dir, entry.name), rel)) out.add(f);
+    else out.add(rel);
+  }
+  return out;
+}
+
+const topLevel = (path: string) => path.split('/')[0]!;
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+export const sha256 = (content: Buffer | string) => createHash('sha256').update(content).digest('hex');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// --- list+watch ----------------------------------------------------------------------------------
+
+type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+interface Named {
+  metadata?: { name?: string; resourceVersion?: string };
+}
+
+/**
+ * A minimal reflector: list, then watch from the list's resourceVersion; when the watch ends (API server
+ * restarted, watch timed out, 410 Gone) it lists again, reporting what changed meanwhile as events.
+ */
+class Reflector<T extends Named> {
+  private readonly items = new Map<string, T>();
+  private stopped = false;
+  private abort?: AbortController;
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly path: string,
+    private readonly query: Record<string, string>,
+    private readonly list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
+    private readonly onEvent: (type: EventType, obj: T, old: T | undefined) => void,
+  ) {}
+
+  get(name: string): T | undefined {
+    return this.items.get(name);
+  }
+
+  /** Resolves after the first list. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.loop = this.run(resolve, reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort?.abort();
+    await this.loop;
+  }
+
+  private async run(listed: () => void, failed: (e: unknown) => void): Promise<void> {
+    let first = true;
+    let backoff = 50;
+    while (!this.stopped) {
+      const began = Date.now();
+      try {
+        const list = await this.list();
+        this.replace(list.items);
+        if (first) {
+          first = false;
+          listed();
+        }
+        await this.watchFrom(list.metadata?.resourceVersion);
+      } catch (e) {
+        // Refused by the API server (forbidden, not found...) before the first list: that will not heal.
+        const status = statusOf(e);
+        if (first && status !== undefined && status >= 400 && status < 500) {
+          this.stopped = true;
+          failed(e);
+          return;
+        }
+      }
+      if (this.stopped) break;
+      // A watch that ended quickly (API server down, refused) backs off; a long one relists at once.
+      backoff = Date.now() - began > 5000 ? 50 : Math.min(backoff * 2, 1000);
+      await sleep(backoff);
+    }
+    if (first) failed(new Error(`stopped before listing ${this.path}`));
+    return;
+  }
+
+  private replace(items: T[]): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      const name = item.metadata?.name ?? '';
+      seen.add(name);
+      const old = this.items.get(name);
+      this.items.set(name, item);
+      if (!old) this.onEvent('ADDED', item, undefined);
+      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.onEvent('MODIFIED', item, old);
+    }
+    for (const [name, old] of [...this.items]) {
+      if (!seen.has(name)) {
+        this.items.delete(name);
+        this.onEvent('DELETED', old, old);
+      }
+    }
+  }
+
+  private watchFrom(resourceVersion: string | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.stopped) return resolve();
+      const watch = new Watch(this.kc);
+      void watch
+        .watch(
+          this.path,
+          { ...this.query, allowWatchBookmarks: true, ...(resourceVersion && { resourceVersion }) },
+          (type: string, obj: T) => {
+            if (type === 'ERROR' || type === 'BOOKMARK') {
+              if (type === 'ERROR') this.abort?.abort(); // e.g. 410 Gone: list again
+              return;
+            }
+            const name = obj.metadata?.name ?? '';
+            const old = this.items.get(name);
+            if (type === 'DELETED') this.items.delete(name);
+            else this.items.set(name, obj);
+            this.onEvent(type as EventType, obj, old);
+          },
+          () => resolve(),
+        )
+        .then((controller) => {
+          this.abort = controller;
+          if (this.stopped) controller.abort();
+        }, () => resolve());
+    });
+  }
+}
