@@ -27,6 +27,8 @@ export interface NatsClusterOptions {
   probePeriodMs?: number;
   /** Where the servers' dirs go (default: a new temp dir, removed by stop()). */
   baseDir?: string;
+  /** Server configs chosen in advance (see clusterConfigs), when their URLs must be known before the start. */
+  configs?: NatsServerConfig[];
   /** The Helm release name: pods are `<release>-<i>`, label app.kubernetes.io/instance (default `nats`). */
   release?: string;
 }
@@ -120,7 +122,7 @@ export async function startNatsCluster(controlPlane: HasKubeConfig, opts: NatsCl
       }),
     );
 
-    const configs = await clusterConfigs(baseDir, replicas);
+    const configs = opts.configs ?? (await clusterConfigs(baseDir, replicas));
     standIn = await KubeletStandIn.start({
       kubeConfig: kc,
       namespace,
