@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('has defaults a Helm install can rely on', () => {
+    const c = loadConfig([], {}, 'host');
+    expect(c).toMatchObject({
+      natsNamespace: 'nats',
+      natsSelector: 'app.kubernetes.io/name=nats',
+      authSecretName: 'nats-rooms-auth',
+      authSecretKey: 'auth.conf',
+      watchNamespaces: [],
+      clientUrl: 'nats://nats.nats.svc:4222',
+      reloadStrategy: 'reload',
+      pokePods: true,
+      leaderElection: true,
+      operatorNamespace: 'nats',
+      leaseNamespace: 'nats',
+    });
+    expect(c.identity).toMatch(/^host-\d+$/);
+  });
+
+  it('reads environment variables, and flags win over them', () => {
+    const c = loadConfig(['--nats-namespace=flag-ns'], { NRO_NATS_NAMESPACE: 'env-ns', NRO_WATCH_NAMESPACES: 'a, b', POD_NAMESPACE: 'ops', POD_NAME: 'op-0', NRO_SUBJECT_ROOTS: 'a=services,a=legacy.x' });
+    expect(c).toMatchObject({ natsNamespace: 'flag-ns', watchNamespaces: ['a', 'b'], operatorNamespace: 'ops', leaseNamespace: 'ops', identity: 'op-0', extraSubjectRoots: { a: ['services', 'legacy.x'] } });
+  });
+
+  it.each([
+    [['--nats-namespace=Bad_NS'], /--nats-namespace/],
+    [['--subject-roots=a=rooms.*'], /--subject-roots/],
+    [['--reload-strategy=yolo'], /--reload-strategy/],
+    [['--debounce-ms=-1'], /--debounce-ms/],
+    [['--no-such-flag=1'], /no-such-flag/],
+  ])('refuses %j with a message naming the flag', (args, message) => {
+    expect(() => loadConfig(args, {})).toThrow(message);
+  });
+});
