@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { binary } from './binaries.js';
-import { freePort, startProcess, waitFor, type Started } from './processes.js';
+import { freePorts, startProcess, waitFor, type Started } from './processes.js';
 
 export interface NatsServerConfig {
   name: string;
@@ -99,7 +99,8 @@ export function writeAuthFile(dir: string, text: string): void {
 
 /** Configs for `count` servers that route to each other on loopback. */
 export async function clusterConfigs(baseDir: string, count: number): Promise<NatsServerConfig[]> {
-  const ports = await Promise.all(Array.from({ length: count }, async () => ({ client: await freePort(), monitor: await freePort(), cluster: await freePort() })));
+  const free = await freePorts(count * 3);
+  const ports = Array.from({ length: count }, (_, i) => ({ client: free[3 * i]!, monitor: free[3 * i + 1]!, cluster: free[3 * i + 2]! }));
   return ports.map((p, i) => ({
     name: `nats-${i}`,
     dir: join(baseDir, `nats-${i}`),
