@@ -2,7 +2,7 @@
 // Pure: the reconciler writes a status only when what this returns differs from what is stored.
 import type { Condition, GrantedSubjects, Member, MemberStatus, Room, RoomStatus } from '../api/types.js';
 import { credentialsSecretName } from '../api/defaults.js';
-import type { MemberResult, RoomResult } from '../auth/compile.js';
+import type { MemberResult, RoomResult, Verdict } from '../auth/compile.js';
 
 /** Where the permissions of one object stand on the NATS servers. */
 export type Enforcement =
@@ -13,17 +13,7 @@ export type Enforcement =
   | { state: 'NotVerified'; message: string };
 
 export function memberStatus(member: Member, result: MemberResult, enforcement: Enforcement, now: string): MemberStatus {
-  const generation = member.metadata.generation;
-  const accepted: Condition = {
-    type: 'Accepted',
-    status: result.accepted ? 'True' : 'False',
-    reason: result.reason,
-    message: result.message,
-  };
-  const status: MemberStatus = {
-    observedGeneration: generation,
-    conditions: withTimes(member.status?.conditions, [accepted, readyCondition(result.accepted, result.reason, enforcement)], generation, now),
-  };
+  const status: MemberStatus = { observedGeneration: member.metadata.generation, conditions: conditionsOf(member, result, enforcement, now) };
   if (result.publicKey) status.publicKey = result.publicKey;
   if (result.inboxPrefix) status.inboxPrefix = result.inboxPrefix;
   if (result.keySource === 'generated') status.credentialsSecret = credentialsSecretName(member.metadata.name);
@@ -40,21 +30,17 @@ export function memberStatus(member: Member, result: MemberResult, enforcement: 
 }
 
 export function roomStatus(room: Room, result: RoomResult, enforcement: Enforcement, now: string): RoomStatus {
-  const generation = room.metadata.generation;
-  const accepted: Condition = {
-    type: 'Accepted',
-    status: result.accepted ? 'True' : 'False',
-    reason: result.reason,
-    message: result.message,
-  };
-  const status: RoomStatus = {
-    memberCount: result.memberCount,
-    observedGeneration: generation,
-    conditions: withTimes(room.status?.conditions, [accepted, readyCondition(result.accepted, result.reason, enforcement)], generation, now),
-  };
+  const status: RoomStatus = { memberCount: result.memberCount, observedGeneration: room.metadata.generation, conditions: conditionsOf(room, result, enforcement, now) };
   if (result.subject) status.subject = result.subject;
   if (result.stream) status.stream = result.stream;
   return status;
+}
+
+/** Accepted (the compile verdict) and Ready (accepted, and enforced by every server). */
+function conditionsOf(obj: Room | Member, verdict: Verdict, enforcement: Enforcement, now: string): Condition[] {
+  const accepted: Condition = { type: 'Accepted', status: verdict.accepted ? 'True' : 'False', reason: verdict.reason, message: verdict.message };
+  const ready = readyCondition(verdict.accepted, verdict.reason, enforcement);
+  return withTimes(obj.status?.conditions, [accepted, ready], obj.metadata.generation, now);
 }
 
 function readyCondition(accepted: boolean, reason: string, enforcement: Enforcement): Condition {

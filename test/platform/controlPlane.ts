@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { binary } from '../support/binaries.js';
-import { freePort, startProcess, type Started } from '../support/processes.js';
+import { FatalWaitError, freePort, startProcess, waitFor, type Started } from '../support/processes.js';
 
 export type UserName = 'admin' | 'user';
 
@@ -180,13 +180,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     startApiserver();
     const failIfExited = () => {
       for (const [name, p] of Object.entries(processes)) {
-        if (p && p.child.exitCode !== null) throw new Fatal(`${name} exited with ${p.child.exitCode}:\n${tail(p.output())}`);
+        if (p && p.child.exitCode !== null) throw new FatalWaitError(`${name} exited with ${p.child.exitCode}:\n${tail(p.output())}`);
       }
     };
 
     const caFile = join(dir, 'ca.crt');
     const certFile = join(dir, 'certs', 'apiserver.crt');
-    await waitForOrFail('kube-apiserver to write its serving certificate', () => {
+    await waitFor('kube-apiserver to write its serving certificate', () => {
       failIfExited();
       return existsSync(certFile) && readFileSync(certFile, 'utf8').includes('END CERTIFICATE') ? true : undefined;
     }, timeoutMs, 10);
@@ -205,7 +205,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
 
     // Install the CRDs as soon as the API server serves requests (admin is system:masters, so RBAC's
     // bootstrap need not be done); their establishment overlaps the rest of the start-up.
-    await waitForOrFail('kube-apiserver to serve requests', async () => {
+    await waitFor('kube-apiserver to serve requests', async () => {
       failIfExited();
       // Not /livez: it waits for the post-start hooks too, which is what this overlaps.
       const res = await rawGet(info, '/version');
@@ -220,7 +220,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     timings.crdsEstablished = Date.now() - t0;
 
     const waitReady = async () => {
-      await waitForOrFail('kube-apiserver /readyz', async () => {
+      await waitFor('kube-apiserver /readyz', async () => {
         failIfExited();
         const res = await rawGet(info, '/readyz');
         return res.status === 200 && res.body.startsWith('ok') ? true : undefined;
@@ -297,14 +297,14 @@ async function installCrds(kc: KubeConfig, crds: { file: string; crd: V1CustomRe
   await Promise.all(
     crds.map(async ({ file: source, crd }) => {
       const name = crd.metadata!.name!;
-      await waitForOrFail(`CRD ${name} to be created`, async () => {
+      await waitFor(`CRD ${name} to be created`, async () => {
         try {
           await api.createCustomResourceDefinition({ body: crd });
         } catch (e) {
           const status = statusOf(e);
           // An invalid CRD (422) will not become valid by retrying: fail at once, with the API server's reasons.
           if (status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429) {
-            throw new Fatal(`the API server refuses CRD ${name} (from ${source}): ${messageOf(e)}`);
+            throw new FatalWaitError(`the API server refuses CRD ${name} (from ${source}): ${messageOf(e)}`);
           }
           if (status !== 409) throw e;
           const existing = await api.readCustomResourceDefinition({ name });
@@ -312,13 +312,13 @@ async function installCrds(kc: KubeConfig, crds: { file: string; crd: V1CustomRe
         }
         return true;
       }, timeoutMs, 50);
-      await waitForOrFail(`CRD ${name} to be Established`, async () => {
+      await waitFor(`CRD ${name} to be Established`, async () => {
         const got = await api.readCustomResourceDefinition({ name });
         return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
       }, timeoutMs, 20);
       // Established means the handler exists; make sure the endpoint answers before anyone uses it.
       const version = crd.spec.versions.find((v) => v.served)!.name;
-      await waitForOrFail(`${name} to be served`, async () => {
+      await waitFor(`${name} to be served`, async () => {
         await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
         return true;
       }, timeoutMs, 20);
@@ -375,24 +375,6 @@ export function statusOf(e: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
-class Fatal extends Error {}
-
-/** Like waitFor, except that a Fatal thrown by the check (a process died) ends the wait at once. */
-async function waitForOrFail<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, intervalMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (e) {
-      if (e instanceof Fatal) throw e;
-      lastError = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 async function distinctFreePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();

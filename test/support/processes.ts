@@ -77,6 +77,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Thrown by a waitFor check to end the wait at once (a process it waits on has died). */
+export class FatalWaitError extends Error {}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000, intervalMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -86,6 +89,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const value = await check();
       if (value !== undefined) return value;
     } catch (e) {
+      if (e instanceof FatalWaitError) throw e;
       lastError = e;
     }
     if (Date.now() > deadline) {
