@@ -82,6 +82,9 @@ describe('the auth Secret follows compile()', () => {
     await kube.apply(member(A, 'joe', { nkey: joeKey.publicKey, rooms: [{ room: 'lobby', access: 'PublishSubscribe' }] }));
     await kube.apply(member(A, 'gen', { rooms: [{ room: 'news', access: 'Subscribe' }] }));
     await kube.apply(member(B, 'guest', { rooms: [{ room: 'lobby', namespace: A, access: 'Subscribe' }] }));
+    // Generated keys come a reconcile later: wait for them, or the comparison below is vacuous.
+    await kube.waitCondition('members', B, 'guest', 'Accepted', 'True');
+    await kube.waitCondition('members', A, 'gen', 'Accepted', 'True');
     await secretFollowsCompile();
     const text = (await kube.secretText(NATS, SECRET))!;
     expect(text).toContain(joeKey.publicKey);
