@@ -12,11 +12,11 @@ export interface FieldError {
 }
 
 export function validateRoomObject(obj: unknown): FieldError[] {
-  return validateAgainst(roomSchema, obj, '');
+  return validateAgainst(roomNode, obj, '');
 }
 
 export function validateMemberObject(obj: unknown): FieldError[] {
-  return validateAgainst(memberSchema, obj, '');
+  return validateAgainst(memberNode, obj, '');
 }
 
 export function formatErrors(errors: FieldError[]): string {
@@ -30,52 +30,92 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * A schema node as the checks below read it: what they need, taken out of the schema once and held in
+ * the same shape for every node. The compiler validates every object on every run; reading
+ * differently shaped schema objects, property by property, for every value was most of that cost.
+ */
+interface Node {
+  type: string | undefined;
+  maxLength: number | undefined;
+  pattern: string | undefined;
+  regex: RegExp | undefined;
+  enumValues: string[] | undefined;
+  maxItems: number | undefined;
+  isSet: boolean;
+  items: Node | undefined;
+  required: string[];
+  /** The schema's own properties, which decide what is a known field. */
+  properties: Record<string, Schema> | undefined;
+  children: Map<string, Node>;
+  rules: Rule<unknown>[] | undefined;
+}
+
+function nodeOf(schema: Schema): Node {
+  const pattern = schema.pattern as string | undefined;
+  const properties = schema.properties as Record<string, Schema> | undefined;
+  return {
+    type: schema.type as string | undefined,
+    maxLength: schema.maxLength as number | undefined,
+    pattern,
+    regex: pattern ? new RegExp(pattern) : undefined,
+    enumValues: schema.enum as string[] | undefined,
+    maxItems: schema.maxItems as number | undefined,
+    isSet: schema['x-kubernetes-list-type'] === 'set',
+    items: schema.items ? nodeOf(schema.items as Schema) : undefined,
+    required: (schema.required as string[] | undefined) ?? [],
+    properties,
+    children: new Map(Object.entries(properties ?? {}).map(([key, child]) => [key, nodeOf(child)])),
+    rules: schema[CHECKS] as Rule<unknown>[] | undefined,
+  };
+}
+
 /** `path` is built only when asked for (undefined: the caller needs no paths, only whether it is valid). */
-function validateAgainst(schema: Schema, value: unknown, path: string | undefined, errors: FieldError[] = []): FieldError[] {
+function validateAgainst(node: Node, value: unknown, path: string | undefined, errors: FieldError[] = []): FieldError[] {
   const before = errors.length;
-  const type = schema.type as string | undefined;
+  const type = node.type;
   const actual = typeOf(value);
   if (type && actual !== type && !(type === 'number' && actual === 'integer')) {
     errors.push({ path: path ?? '', message: `must be of type ${type}, not ${actual}` });
     return errors;
   }
-  if (type === 'string') checkString(schema, value as string, path, errors);
+  if (type === 'string') checkString(node, value as string, path, errors);
   else if (type === 'array') {
     const items = value as unknown[];
-    const maxItems = schema.maxItems as number | undefined;
+    const maxItems = node.maxItems;
     if (maxItems !== undefined && items.length > maxItems) errors.push({ path: path ?? '', message: `must have at most ${maxItems} items` });
-    if (schema['x-kubernetes-list-type'] === 'set' && hasDuplicates(items)) errors.push({ path: path ?? '', message: 'must not contain duplicates' });
-    const itemSchema = schema.items as Schema | undefined;
-    if (itemSchema) for (let i = 0; i < items.length; i++) validateAgainst(itemSchema, items[i], path === undefined ? path : `${path}[${i}]`, errors);
+    if (node.isSet && hasDuplicates(items)) errors.push({ path: path ?? '', message: 'must not contain duplicates' });
+    const itemNode = node.items;
+    if (itemNode) for (let i = 0; i < items.length; i++) validateAgainst(itemNode, items[i], path === undefined ? path : `${path}[${i}]`, errors);
   } else if (type === 'object') {
     const obj = value as Record<string, unknown>;
-    const properties = schema.properties as Record<string, Schema> | undefined;
-    for (const key of (schema.required as string[] | undefined) ?? []) {
+    const properties = node.properties;
+    for (const key of node.required) {
       if (obj[key] === undefined) errors.push({ path: join(path, key) ?? '', message: 'is required' });
     }
     if (properties) {
       for (const key in obj) {
         const child = obj[key];
-        const childSchema = properties[key];
-        if (!childSchema) errors.push({ path: join(path, key) ?? '', message: 'is not a known field' });
-        else if (child !== undefined && !(key === 'metadata' && path === '')) validateAgainst(childSchema, child, join(path, key), errors);
+        const childNode = node.children.get(key);
+        // Only the schema's own properties are known fields (not inherited names such as `toString`).
+        if (!childNode) errors.push({ path: join(path, key) ?? '', message: 'is not a known field' });
+        else if (childNode && child !== undefined && !(key === 'metadata' && path === '')) validateAgainst(childNode, child, join(path, key), errors);
       }
     }
   }
   // CEL rules run only on values that passed the structural checks, as in the API server.
-  const rules = schema[CHECKS] as Rule<unknown>[] | undefined;
+  const rules = node.rules;
   if (rules && errors.length === before) {
     for (const rule of rules) if (!rule.check(value)) errors.push({ path: path ?? '', message: rule.message });
   }
   return errors;
 }
 
-function checkString(schema: Schema, s: string, path: string | undefined, errors: FieldError[]): void {
-  const maxLength = schema.maxLength as number | undefined;
+function checkString(node: Node, s: string, path: string | undefined, errors: FieldError[]): void {
+  const maxLength = node.maxLength;
   if (maxLength !== undefined && s.length > maxLength) errors.push({ path: path ?? '', message: `must be at most ${maxLength} characters` });
-  const pattern = schema.pattern as string | undefined;
-  if (pattern && !regexOf(pattern).test(s)) errors.push({ path: path ?? '', message: `must match ${pattern}` });
-  const enumValues = schema.enum as string[] | undefined;
+  if (node.regex && !node.regex.test(s)) errors.push({ path: path ?? '', message: `must match ${node.pattern}` });
+  const enumValues = node.enumValues;
   if (enumValues && !enumValues.includes(s)) errors.push({ path: path ?? '', message: `must be one of ${enumValues.join(', ')}` });
 }
 
@@ -89,28 +129,24 @@ function hasDuplicates(items: unknown[]): boolean {
   return false;
 }
 
-const regexCache = new Map<string, RegExp>();
-function regexOf(pattern: string): RegExp {
-  let re = regexCache.get(pattern);
-  if (!re) regexCache.set(pattern, (re = new RegExp(pattern)));
-  return re;
-}
-
 const join = (path: string | undefined, key: string) => (path === undefined ? undefined : path ? `${path}.${key}` : key);
+
+const roomNode = nodeOf(roomSchema);
+const memberNode = nodeOf(memberSchema);
+const roomSpecNode = roomNode.children.get('spec')!;
+const memberSpecNode = memberNode.children.get('spec')!;
 
 /** Validates a Room's spec only: what the compiler needs (status is the operator's own). */
 export function validateRoomSpec(spec: unknown): FieldError[] {
-  return validateWithPathsOnError(specSchemaOf(roomSchema), spec ?? {}, 'spec');
+  return validateWithPathsOnError(roomSpecNode, spec ?? {}, 'spec');
 }
 
 export function validateMemberSpec(spec: unknown): FieldError[] {
-  return validateWithPathsOnError(specSchemaOf(memberSchema), spec ?? {}, 'spec');
+  return validateWithPathsOnError(memberSpecNode, spec ?? {}, 'spec');
 }
 
 /** The compiler validates every object on every run: build error paths only for invalid ones. */
-function validateWithPathsOnError(schema: Schema, value: unknown, path: string): FieldError[] {
-  const quick = validateAgainst(schema, value, undefined);
-  return quick.length === 0 ? quick : validateAgainst(schema, value, path);
+function validateWithPathsOnError(node: Node, value: unknown, path: string): FieldError[] {
+  const quick = validateAgainst(node, value, undefined);
+  return quick.length === 0 ? quick : validateAgainst(node, value, path);
 }
-
-const specSchemaOf = (schema: Schema) => (schema.properties as Record<string, Schema>).spec as Schema;

@@ -98,35 +98,79 @@ export const keyOf = (meta: Pick<ObjectMeta, 'namespace' | 'name'>) => `${meta.n
 const PUBLISHES: ReadonlySet<AccessMode> = new Set(['Publish', 'PublishSubscribe', 'Request']);
 const SUBSCRIBES: ReadonlySet<AccessMode> = new Set(['Subscribe', 'PublishSubscribe', 'Respond']);
 
+/** A room as member references see it. */
+interface RoomEntry {
+  room: Room;
+  verdict: RoomResult;
+  /** JetStream subjects of the room's stream, built once per room rather than once per reference. */
+  produce?: string[];
+  consume?: string[];
+  /** The last member (by its position, oldest first) counted in verdict.memberCount. */
+  countedFor: number;
+}
+
+/** Rooms by namespace, then name. */
+type RoomIndex = Map<string, Map<string, RoomEntry>>;
+
 export function compile(rooms: readonly Room[], members: readonly Member[], options: CompileOptions = {}): Compiled {
   checkOptions(options);
   const roomResults = new Map<string, RoomResult>();
-  for (const room of rooms) roomResults.set(keyOf(room.metadata), compileRoom(room, options));
+  // Member references hold a namespace and a name: a two-level index finds their room without building
+  // a `namespace/name` string per reference. References are validated (a DNS label and subdomain, no
+  // `/`), so the only rooms they can reach are those whose key splits exactly there, as before.
+  const roomIndex: RoomIndex = new Map();
+  for (const room of rooms) {
+    const key = keyOf(room.metadata);
+    const verdict = compileRoom(room, options);
+    roomResults.set(key, verdict);
+    const namespace = `${room.metadata.namespace}`;
+    let byName = roomIndex.get(namespace);
+    if (!byName) roomIndex.set(namespace, (byName = new Map()));
+    byName.set(`${room.metadata.name}`, { room, verdict, countedFor: -1 });
+  }
 
-  const roomsByKey = new Map(rooms.map((r) => [keyOf(r.metadata), r]));
+  // Each member on its own first, then what depends on the others: conflicts over keys and inboxes,
+  // settled oldest first so that the older Member keeps its key or inbox. The second pass is the one
+  // working with Maps as large as the member count; on its own, it keeps them in the cache.
+  const keys: string[] = new Array(members.length);
+  const order = oldestFirst(members, keys);
+  const granted: RoomEntry[] = [];
+  const results = order.map((m, i) => {
+    granted.length = 0;
+    const result = compileMember(members[m]!, keys[m]!, options, roomIndex, granted);
+    // Counted here, where the rooms are at hand; a member that loses a conflict below is taken back out.
+    // A room listed more than once counts its member once.
+    for (const entry of granted) {
+      if (entry.countedFor !== i) {
+        entry.countedFor = i;
+        entry.verdict.memberCount++;
+      }
+    }
+    return result;
+  });
+
   const memberResults = new Map<string, MemberResult>();
   const keyOwners = new Map<string, string>();
   const inboxOwners = new Map<string, string>();
   const reserved = new Set(options.reservedKeys ?? []);
   const users: UserEntry[] = [];
-
-  // Oldest first, so that on a conflict the older Member keeps its key or inbox.
-  for (const member of oldestFirst(members)) {
-    const key = keyOf(member.metadata);
-    const result = compileMember(member, options, roomsByKey, roomResults);
+  for (let i = 0; i < order.length; i++) {
+    const key = keys[order[i]!]!;
+    const result = results[i]!;
     if (result.accepted) {
       const conflict = claim(result, key, reserved, keyOwners, inboxOwners);
-      if (conflict) Object.assign(result, conflict, { permissions: undefined, rooms: result.rooms.map(notGranted) });
+      if (conflict) {
+        const counted = new Set(result.rooms.filter((r) => r.granted).map((r) => roomIndex.get(r.namespace)!.get(r.room)!));
+        for (const entry of counted) entry.verdict.memberCount--;
+        Object.assign(result, conflict, { permissions: undefined, rooms: result.rooms.map(notGranted) });
+      }
     }
     memberResults.set(key, result);
     if (result.accepted && result.permissions && result.publicKey) {
       users.push({ publicKey: result.publicKey, member: key, permissions: result.permissions });
-      const granted = new Set(result.rooms.filter((r) => r.granted).map((r) => `${r.namespace}/${r.room}`));
-      for (const roomKey of granted) roomResults.get(roomKey)!.memberCount++;
     }
   }
-  users.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));
-  return { model: { account: options.account ?? DEFAULT_ACCOUNT, users }, rooms: roomResults, members: memberResults };
+  return { model: { account: options.account ?? DEFAULT_ACCOUNT, users: byPublicKey(users) }, rooms: roomResults, members: memberResults };
 }
 
 /** The subject roots of a namespace: `rooms.<namespace>` plus what the cluster admin added. */
@@ -195,19 +239,14 @@ function compileRoom(room: Room, options: CompileOptions): RoomResult {
   return { accepted: true, reason: 'Accepted', message: `grants ${subject}`, subject, stream, memberCount: 0 };
 }
 
-function compileMember(
-  member: Member,
-  options: CompileOptions,
-  roomsByKey: ReadonlyMap<string, Room>,
-  roomResults: ReadonlyMap<string, RoomResult>,
-): MemberResult {
+/** Compiles one Member on its own; the rooms it is granted are also appended to `granted`. */
+function compileMember(member: Member, key: string, options: CompileOptions, roomIndex: RoomIndex, granted: RoomEntry[]): MemberResult {
   const { namespace, name } = member.metadata;
   const invalid = checkName(member.metadata);
   if (invalid) return { ...invalid, rooms: [] };
   const errors = validateMemberSpec(member.spec);
   if (errors.length > 0) return { ...reject('InvalidSpec', formatErrors(errors)), rooms: [] };
   const spec = member.spec ?? {};
-  const key = keyOf(member.metadata);
 
   let publicKey: string;
   let keySource: 'spec' | 'generated';
@@ -242,41 +281,34 @@ function compileMember(
   const publish: string[] = [...(options.defaultPermissions?.publish ?? [])];
   const subscribe: string[] = [`${inboxPrefix}.>`, ...(options.defaultPermissions?.subscribe ?? [])];
   let allowResponses = false;
-  const refs: MemberRoomStatus[] = [];
-  for (const ref of spec.rooms ?? []) {
+  let unresolved = 0;
+  const roomRefs = spec.rooms ?? [];
+  // Sized up front: this array outlives the run (it is the member's status), a grown one would carry slack.
+  const refs: MemberRoomStatus[] = new Array(roomRefs.length);
+  for (let r = 0; r < roomRefs.length; r++) {
+    const ref = roomRefs[r]!;
     const roomNamespace = ref.namespace ?? namespace;
-    const status: MemberRoomStatus = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: false };
-    refs.push(status);
-    const room = roomsByKey.get(`${roomNamespace}/${ref.room}`);
-    const verdict = roomResults.get(`${roomNamespace}/${ref.room}`);
-    if (!room || !verdict) {
-      status.reason = 'RoomNotFound';
+    const entry = roomIndex.get(roomNamespace)?.get(ref.room);
+    const refused = refusal(entry, roomNamespace, namespace);
+    if (refused || !entry) {
+      refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: false, reason: refused };
+      unresolved++;
       continue;
     }
-    if (!verdict.accepted || !verdict.subject) {
-      status.reason = 'RoomRejected';
-      continue;
-    }
-    if (roomNamespace !== namespace && !(room.spec?.allowedNamespaces ?? []).includes(namespace)) {
-      status.reason = 'RoomNotAllowed';
-      continue;
-    }
-    status.granted = true;
-    status.reason = 'Granted';
-    status.subject = verdict.subject;
-    const { subject, stream } = verdict;
+    const { subject, stream } = entry.verdict as RoomResult & { subject: string };
+    refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: true, reason: 'Granted', subject };
+    granted.push(entry);
     if (PUBLISHES.has(ref.access)) {
       publish.push(subject);
-      if (stream) publish.push(...produceSubjects(stream));
+      if (stream) publish.push(...(entry.produce ??= produceSubjects(stream)));
     }
     if (SUBSCRIBES.has(ref.access)) {
       subscribe.push(subject);
-      if (stream) publish.push(...consumeSubjects(stream));
+      if (stream) publish.push(...(entry.consume ??= consumeSubjects(stream)));
     }
     if (ref.access === 'Respond') allowResponses = true;
   }
 
-  const unresolved = refs.filter((r) => !r.granted);
   const permissions: Permissions = {
     publish: { allow: canonical(publish), deny: canonical(spec.deny?.publish ?? []) },
     subscribe: { allow: canonical(subscribe), deny: canonical(spec.deny?.subscribe ?? []) },
@@ -284,17 +316,25 @@ function compileMember(
   };
   return {
     accepted: true,
-    reason: unresolved.length === 0 ? 'Accepted' : 'SomeRoomsUnresolved',
+    reason: unresolved === 0 ? 'Accepted' : 'SomeRoomsUnresolved',
     message:
-      unresolved.length === 0
+      unresolved === 0
         ? `in the NATS config with ${refs.length} room(s)`
-        : `in the NATS config; not granted: ${unresolved.map(describeUnresolved).join('; ')}`,
+        : `in the NATS config; not granted: ${refs.filter((r) => !r.granted).map(describeUnresolved).join('; ')}`,
     publicKey,
     keySource,
     inboxPrefix,
     rooms: refs,
     permissions,
   };
+}
+
+/** Why a member of `namespace` is not granted the room it references, or undefined when it is. */
+function refusal(entry: RoomEntry | undefined, roomNamespace: string, namespace: string): RoomRefReason | undefined {
+  if (!entry) return 'RoomNotFound';
+  if (!entry.verdict.accepted || !entry.verdict.subject) return 'RoomRejected';
+  if (roomNamespace !== namespace && !(entry.room.spec?.allowedNamespaces ?? []).includes(namespace)) return 'RoomNotAllowed';
+  return undefined;
 }
 
 const notGranted = (ref: MemberRoomStatus): MemberRoomStatus => ({ ...ref, granted: false, reason: 'MemberRejected' });
@@ -344,9 +384,60 @@ function timeOf(meta: ObjectMeta): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
-/** Members by creation time, then namespace/name: the order in which conflicts are settled. */
-function oldestFirst(members: readonly Member[]): Member[] {
-  const keyed = members.map((member) => ({ member, time: timeOf(member.metadata), key: keyOf(member.metadata) }));
-  keyed.sort((a, b) => (a.time !== b.time ? (a.time < b.time ? -1 : 1) : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return keyed.map((k) => k.member);
+/**
+ * Indices of `members` by creation time, then namespace/name: the order in which conflicts are settled.
+ * Fills `keys` with each member's namespace/name. The sort reads flat arrays, not one object per member.
+ */
+function oldestFirst(members: readonly Member[], keys: string[]): number[] {
+  const times = new Float64Array(members.length);
+  for (let i = 0; i < members.length; i++) {
+    times[i] = timeOf(members[i]!.metadata);
+    keys[i] = keyOf(members[i]!.metadata);
+  }
+  const order = indices(members.length);
+  order.sort((a, b) => {
+    const ta = times[a]!;
+    const tb = times[b]!;
+    if (ta !== tb) return ta < tb ? -1 : 1;
+    return keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0;
+  });
+  return order;
+}
+
+/**
+ * Users in public key order. Comparing the users' keys directly means fetching a user and a string
+ * from memory for every comparison, which dominates the sort at tens of thousands of users; instead
+ * it compares numbers taken from the keys' first six characters, held in two flat arrays, and reads
+ * the keys themselves only when those are equal.
+ */
+function byPublicKey(users: readonly UserEntry[]): UserEntry[] {
+  const head = new Float64Array(users.length);
+  const next = new Float64Array(users.length);
+  for (let i = 0; i < users.length; i++) {
+    head[i] = codeUnits(users[i]!.publicKey, 0);
+    next[i] = codeUnits(users[i]!.publicKey, 3);
+  }
+  const order = indices(users.length);
+  order.sort((a, b) => {
+    if (head[a] !== head[b]) return head[a]! < head[b]! ? -1 : 1;
+    if (next[a] !== next[b]) return next[a]! < next[b]! ? -1 : 1;
+    const ka = users[a]!.publicKey;
+    const kb = users[b]!.publicKey;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  return order.map((i) => users[i]!);
+}
+
+/** [0, 1, ..., n - 1]. */
+function indices(n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(i);
+  return out;
+}
+
+/** Three UTF-16 code units of `s` from `at` as one number that orders as they do (a missing unit first). */
+function codeUnits(s: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 3; i++) n = n * 0x10001 + (i < s.length ? s.charCodeAt(i) + 1 : 0);
+  return n;
 }

@@ -46,3 +46,10 @@ describe('structural validation', () => {
     expect(errors).toEqual([{ path: 'spec.allowedNamespaces', message: 'must not contain duplicates' }]);
   });
 });
+
+describe('unknown fields', () => {
+  it('are unknown even when named like built-in object properties', () => {
+    const errors = validateMemberObject({ ...member('t', 'm'), spec: { toString: 1, constructor: 2 } });
+    expect(errors.map((e) => e.path)).toEqual(['spec.toString', 'spec.constructor']);
+  });
+});
