@@ -114,6 +114,7 @@ export async function benchBurst(): Promise<void> {
   try {
     const generationsBefore = await counter(r.operator, 'nats_rooms_config_generations_total');
     const reloadsBefore = await reloadsPerServer(r.operator);
+    const askedBefore = await allReloadRequests(r.operator, 0);
     const start = performance.now();
     const burst = members(1000);
     await forEachLimited(burst, 32, async (m) => void (await r.kube.apply(m)));
@@ -131,7 +132,8 @@ export async function benchBurst(): Promise<void> {
       applyMs: Math.round(appliedMs),
       allReadyMs: Math.round(allReadyMs),
       configGenerations: (await counter(r.operator, 'nats_rooms_config_generations_total')) - generationsBefore,
-      reloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
+      reloadRequests: await allReloadRequests(r.operator, askedBefore),
+      appliedReloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
     });
   } finally {
     await r.stop();
@@ -147,10 +149,17 @@ async function counter(op: RunningOperator, name: string): Promise<number> {
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
+/** Every RELOAD request, applied or not (the file may not have been delivered yet). */
+async function allReloadRequests(op: RunningOperator, before: number): Promise<number> {
+  let total = 0;
+  for (const line of (await metricsText(op)).split('\n')) if (line.startsWith('nats_rooms_server_reloads_total{')) total += Number(line.split(' ').pop());
+  return total - before;
+}
+
 async function reloadsPerServer(op: RunningOperator): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of (await metricsText(op)).split('\n')) {
-    const m = /^nats_rooms_server_reloads_total\{server="([^"]+)",result="ok"\} (\d+)/.exec(line);
+    const m = /^nats_rooms_server_reloads_total\{server="([^"]+)",result="applied"\} (\d+)/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;

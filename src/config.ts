@@ -69,7 +69,7 @@ const OPTIONS = {
   identity: { env: 'POD_NAME', def: '', help: 'this replica in leader election (default: hostname and pid)' },
   'log-level': { env: 'NRO_LOG_LEVEL', def: 'info', help: 'debug | info | warn | error' },
   'debounce-ms': { env: 'NRO_DEBOUNCE_MS', def: '100', help: 'quiet time before a burst of changes is rendered' },
-  'max-delay-ms': { env: 'NRO_MAX_DELAY_MS', def: '2000', help: 'longest a change waits for a burst to end' },
+  'max-delay-ms': { env: 'NRO_MAX_DELAY_MS', def: '3000', help: 'longest a change waits for a burst to end' },
   'resync-interval-ms': { env: 'NRO_RESYNC_INTERVAL_MS', def: '300000', help: 'periodic full reconcile, the safety net' },
 } as const;
 

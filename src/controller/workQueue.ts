@@ -18,7 +18,12 @@ export interface WorkQueueOptions {
 
 interface KeyState {
   timer?: NodeJS.Timeout;
+  /** When the timer fires. */
   dueAt?: number;
+  /** Quiet-period deadline of pending events: moves later with each event, up to maxDelayMs. */
+  eventDueAt?: number;
+  /** Earliest explicit wish (requeue, backoff); never moves later. */
+  wishDueAt?: number;
   firstEventAt?: number;
   running: boolean;
   dirty: boolean;
@@ -48,13 +53,14 @@ export class WorkQueue {
       state.dirty = true;
       return;
     }
-    this.schedule(key, Math.min(now + this.o.debounceMs, state.firstEventAt + this.o.maxDelayMs));
+    state.eventDueAt = Math.min(now + this.o.debounceMs, state.firstEventAt + this.o.maxDelayMs);
+    this.arm(key);
   }
 
   /** Runs `key` after `ms` unless it runs earlier for another reason. */
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
-    this.schedule(key, Date.now() + ms);
+    this.wish(key, Date.now() + ms);
   }
 
   /** Resolves when no key is running or due. */
@@ -75,14 +81,17 @@ export class WorkQueue {
     return s;
   }
 
-  private schedule(key: string, at: number): void {
+  private wish(key: string, at: number): void {
     const state = this.state(key);
-    if (state.running) {
-      // Remember the earliest wish; it is honoured when the run ends.
-      state.dueAt = state.dueAt === undefined ? at : Math.min(state.dueAt, at);
-      return;
-    }
-    if (state.timer && state.dueAt !== undefined && state.dueAt <= at) return;
+    state.wishDueAt = state.wishDueAt === undefined ? at : Math.min(state.wishDueAt, at);
+    if (!state.running) this.arm(key);
+  }
+
+  /** (Re)sets the timer to the earlier of the events' quiet-period deadline and any wish. */
+  private arm(key: string): void {
+    const state = this.state(key);
+    const at = Math.min(state.eventDueAt ?? Infinity, state.wishDueAt ?? Infinity);
+    if (at === Infinity || (state.timer && state.dueAt === at)) return;
     clearTimeout(state.timer);
     state.dueAt = at;
     state.timer = setTimeout(() => void this.run(key), Math.max(0, at - Date.now()));
@@ -92,6 +101,8 @@ export class WorkQueue {
     const state = this.state(key);
     state.timer = undefined;
     state.dueAt = undefined;
+    state.eventDueAt = undefined;
+    state.wishDueAt = undefined;
     state.firstEventAt = undefined;
     state.dirty = false;
     state.running = true;
@@ -109,15 +120,14 @@ export class WorkQueue {
       state.running = false;
     }
     if (this.stopped) return;
-    const wished = state.dueAt;
-    state.dueAt = undefined;
     if (state.dirty) {
+      // Changed while running: a new burst window starts now.
       state.firstEventAt = Date.now();
-      next = Math.min(next ?? Infinity, Date.now() + this.o.debounceMs);
+      state.eventDueAt = Date.now() + this.o.debounceMs;
     }
-    if (wished !== undefined) next = Math.min(next ?? Infinity, wished);
-    if (next !== undefined) this.schedule(key, next);
-    else if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
+    if (next !== undefined) state.wishDueAt = Math.min(state.wishDueAt ?? Infinity, next);
+    this.arm(key);
+    if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 
   private isIdle(): boolean {

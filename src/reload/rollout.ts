@@ -90,34 +90,34 @@ export class ServerRollout implements Rollout {
     const name = pod.metadata.name;
     const short = generation.hash.slice(0, 12);
     const conn = await system.server(url);
-    if ((await system.generation(conn)) === generation.hash) {
+    let now = await system.generation(conn);
+    if (now === generation.hash) {
       this.waiting.delete(name);
       return undefined;
     }
     if (strategy === 'restart') await this.requestRestart(pod, generation.hash);
     const sincePoke = Date.now() - this.pokedAt;
     if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
-    if (strategy === 'reload') {
-      const refused = await system.reload(conn);
-      metrics.reloads.inc({ server: name, result: refused ? 'error' : 'ok' });
-      if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
-    }
-    // Kubelet usually delivers within moments of the poke: look again briefly before handing the
-    // wait back to the queue (which would mean writing RollingOut statuses for a blink).
-    let now = await system.generation(conn);
-    for (let pause = 100; now !== generation.hash && pause <= 800; pause *= 2) {
-      await new Promise((r) => setTimeout(r, pause));
+    // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
+    // back to the queue (which would mean writing RollingOut statuses for a blink).
+    for (let pause = 100; ; pause *= 2) {
       if (strategy === 'reload') {
         const refused = await system.reload(conn);
-        metrics.reloads.inc({ server: name, result: refused ? 'error' : 'ok' });
+        const after = refused ? now : await system.generation(conn);
+        // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
+        metrics.reloads.inc({ server: name, result: refused ? 'refused' : after !== now ? 'applied' : 'unchanged' });
         if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+        now = after;
+      } else {
+        now = await system.generation(conn);
       }
-      now = await system.generation(conn);
-    }
-    if (now === generation.hash) {
-      log.info('server enforces generation', { server: name, generation: short });
-      this.waiting.delete(name);
-      return undefined;
+      if (now === generation.hash) {
+        log.info('server enforces generation', { server: name, generation: short });
+        this.waiting.delete(name);
+        return undefined;
+      }
+      if (pause > 800) break;
+      await new Promise((r) => setTimeout(r, pause));
     }
     return this.wait(name, generation.hash, strategy === 'restart' ? 'to restart with' : 'to receive', now);
   }

@@ -13,6 +13,20 @@ describe('WorkQueue', () => {
     await q.stop();
   });
 
+  it('waits for a quiet period: events that keep coming push the run back (up to maxDelayMs)', async () => {
+    const runAt: number[] = [];
+    const start = Date.now();
+    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 50, maxDelayMs: 5000 });
+    while (Date.now() - start < 300) {
+      q.add('k');
+      await sleep(10);
+    }
+    await sleep(150);
+    await q.stop();
+    expect(runAt).toHaveLength(1);
+    expect(runAt[0]!).toBeGreaterThanOrEqual(300);
+  });
+
   it('never runs a key twice at once, and runs it again when it changed meanwhile', async () => {
     let active = 0;
     let maxActive = 0;
