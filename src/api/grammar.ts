@@ -33,19 +33,11 @@ export const MAX_DENY_SUBJECTS = 64;
 export const MAX_ALLOWED_NAMESPACES = 64;
 
 const subjectRe = new RegExp(SUBJECT_PATTERN);
-const nkeyRe = new RegExp(USER_NKEY_PATTERN);
-const inboxRe = new RegExp(INBOX_PREFIX_PATTERN);
-const streamRe = new RegExp(STREAM_NAME_PATTERN);
 const labelRe = new RegExp(DNS_LABEL_PATTERN);
 const subdomainRe = new RegExp(DNS_SUBDOMAIN_PATTERN);
 
 export const isSubject = (s: unknown): s is string =>
   typeof s === 'string' && s.length <= SUBJECT_MAX_LENGTH && subjectRe.test(s);
-export const isUserNkeyShape = (s: unknown): s is string => typeof s === 'string' && nkeyRe.test(s);
-export const isInboxPrefix = (s: unknown): s is string =>
-  typeof s === 'string' && s.length <= INBOX_PREFIX_MAX_LENGTH && inboxRe.test(s);
-export const isStreamName = (s: unknown): s is string =>
-  typeof s === 'string' && s.length <= STREAM_NAME_MAX_LENGTH && streamRe.test(s);
 export const isDnsLabel = (s: unknown): s is string =>
   typeof s === 'string' && s.length <= DNS_LABEL_MAX_LENGTH && labelRe.test(s);
 export const isDnsSubdomain = (s: unknown): s is string =>

@@ -73,12 +73,6 @@ export class Reflector<T extends KubeObject> {
     return this.objects.get(keyOf(namespace, name));
   }
 
-  /** Forces a relist at the next turn of the loop (and aborts the current watch). */
-  relist(): void {
-    this.resourceVersion = '';
-    this.abort?.abort();
-  }
-
   private async loop(): Promise<void> {
     const { log, relistIntervalMs = 5 * 60_000 } = this.options;
     while (!this.stopped) {

@@ -22,7 +22,7 @@ interface KeyState {
   dueAt?: number;
   /** Quiet-period deadline of pending events: moves later with each event, up to maxDelayMs. */
   eventDueAt?: number;
-  /** Earliest explicit wish (requeue, backoff); never moves later. */
+  /** When a run asked to run again (requeueAfterMs, backoff); never moves later. */
   wishDueAt?: number;
   firstEventAt?: number;
   running: boolean;
@@ -57,12 +57,6 @@ export class WorkQueue {
     this.arm(key);
   }
 
-  /** Runs `key` after `ms` unless it runs earlier for another reason. */
-  addAfter(key: string, ms: number): void {
-    if (this.stopped) return;
-    this.wish(key, Date.now() + ms);
-  }
-
   /** Resolves when no key is running or due. */
   idle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
@@ -79,12 +73,6 @@ export class WorkQueue {
     let s = this.keys.get(key);
     if (!s) this.keys.set(key, (s = { running: false, dirty: false, failures: 0 }));
     return s;
-  }
-
-  private wish(key: string, at: number): void {
-    const state = this.state(key);
-    state.wishDueAt = state.wishDueAt === undefined ? at : Math.min(state.wishDueAt, at);
-    if (!state.running) this.arm(key);
   }
 
   /** (Re)sets the timer to the earlier of the events' quiet-period deadline and any wish. */

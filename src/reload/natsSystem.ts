@@ -56,11 +56,6 @@ export class NatsSystem {
     return res.error ? (res.error.description ?? `error ${res.error.code}`) : undefined;
   }
 
-  async varz(conn: ServerConnection): Promise<Record<string, unknown>> {
-    const res = await this.request<Record<string, unknown>>(conn, 'VARZ', {});
-    return res.data ?? {};
-  }
-
   async close(): Promise<void> {
     await Promise.all([...this.connections.values()].map((c) => c.nc.close().catch(() => {})));
     this.connections.clear();
