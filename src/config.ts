@@ -12,6 +12,10 @@ export interface OperatorConfig {
   natsSelector: string;
   authSecretName: string;
   authSecretKey: string;
+  /** Shard Secrets <auth-secret>-1..N the NATS pods mount beside the main one, for configs over one Secret. */
+  authShards: number;
+  /** Largest auth file put in one Secret. */
+  maxSecretBytes: number;
   /** Namespaces whose Rooms and Members count; empty means all. */
   watchNamespaces: string[];
   account: string;
@@ -48,6 +52,8 @@ const OPTIONS = {
   'nats-selector': { env: 'NRO_NATS_SELECTOR', def: 'app.kubernetes.io/name=nats', help: 'label selector of the NATS server Pods' },
   'auth-secret': { env: 'NRO_AUTH_SECRET', def: 'nats-rooms-auth', help: 'name of the Secret the operator writes the auth config to' },
   'auth-secret-key': { env: 'NRO_AUTH_SECRET_KEY', def: 'auth.conf', help: 'key of the config in that Secret' },
+  'auth-shards': { env: 'NRO_AUTH_SHARDS', def: '7', help: 'shard Secrets <auth-secret>-1..N the NATS pods mount (projected, optional) for configs larger than one Secret' },
+  'max-secret-bytes': { env: 'NRO_MAX_SECRET_BYTES', def: '1000000', help: 'largest auth file put in one Secret (a Secret holds 1 MiB)' },
   'watch-namespaces': { env: 'NRO_WATCH_NAMESPACES', def: '', help: 'comma-separated namespaces whose Rooms and Members count (default: all)' },
   account: { env: 'NRO_ACCOUNT', def: 'ROOMS', help: 'NATS account of every member' },
   'subject-roots': { env: 'NRO_SUBJECT_ROOTS', def: '', help: 'extra subject roots, ns=subject[,ns=subject...]; rooms.<ns> is always a root' },
@@ -121,6 +127,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     natsSelector: get('nats-selector'),
     authSecretName: get('auth-secret'),
     authSecretKey: get('auth-secret-key'),
+    authShards: number('auth-shards'),
+    maxSecretBytes: number('max-secret-bytes'),
     watchNamespaces,
     account: get('account'),
     extraSubjectRoots,

@@ -2,13 +2,13 @@
 // config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
 import { compile, keyOf, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
-import { render, type Rendered } from '../auth/render.js';
+import { render, shardFileName, type Rendered } from '../auth/render.js';
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { applyCredentials, forEachLimited, planCredentials, type SecretObject } from './credentials.js';
 import type { EventRecorder } from './events.js';
-import { CONTENT_TYPE, paths, type KubeClient, type KubeObject } from './kube.js';
+import { CONTENT_TYPE, KubeError, paths, type KubeClient, type KubeObject } from './kube.js';
 import type { Metrics } from './metrics.js';
 import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
 import type { RunResult } from './workQueue.js';
@@ -16,7 +16,6 @@ import type { RunResult } from './workQueue.js';
 export const CONFIG_HASH_ANNOTATION = 'natsrooms.io/config-hash';
 export const FIELD_MANAGER = 'nats-rooms-operator';
 /** A Secret holds at most 1 MiB; keep room for metadata. */
-export const MAX_CONFIG_BYTES = 1_000_000;
 const STATUS_WRITE_CONCURRENCY = 32;
 
 export interface Caches {
@@ -57,6 +56,8 @@ export interface ReconcilerDeps {
 export class Reconciler {
   /** Per member, the permissions fingerprint of the last generation every server confirmed. */
   private enforced = new Map<string, string>();
+  /** How many shard Secrets the last write left (unknown after a start). */
+  private shardCount?: number;
   private readonly compileOptions: CompileOptions;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -84,21 +85,30 @@ export class Reconciler {
 
     const compileStart = performance.now();
     const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
-    const rendered = render(compiled.model, this.deps.systemUserKey ? { systemUserKey: this.deps.systemUserKey } : {});
+    const rendered = render(compiled.model, {
+      ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
+      maxFileBytes: config.maxSecretBytes,
+    });
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
-    metrics.configBytes.set(Buffer.byteLength(rendered.text));
+    const bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+    metrics.configBytes.set(bytes);
 
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
-    const bytes = Buffer.byteLength(rendered.text);
-    if (bytes > MAX_CONFIG_BYTES) {
-      outcome = {
-        state: 'Degraded',
-        message: `the auth config would be ${bytes} bytes, more than a Secret holds (${MAX_CONFIG_BYTES}); the previous config stays in force`,
-      };
-      log.error('config too large; not written', { bytes });
+    const tooLarge =
+      rendered.shards.length > config.authShards
+        ? `the auth config needs ${rendered.shards.length} shard Secrets, more than --auth-shards=${config.authShards} (and the NATS pods' projected volume) allow`
+        : Buffer.byteLength(rendered.text) > config.maxSecretBytes
+          ? `the main auth file would be ${Buffer.byteLength(rendered.text)} bytes, more than a Secret holds`
+          : undefined;
+    if (tooLarge) {
+      outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
+      log.error('config too large; not written', { bytes, shards: rendered.shards.length });
     } else {
+      // Shards first: the main file that includes them (and carries the generation marker) last.
+      await this.applyShards(rendered.shards);
       await this.applySecret(rendered);
+      await this.deleteStaleShards(rendered.shards.length);
       if (this.deps.rollout) {
         outcome = await this.deps.rollout.ensure(rendered, caches.pods());
         requeueAfterMs = outcome.retryAfterMs;
@@ -124,6 +134,46 @@ export class Reconciler {
     // New credentials Secrets come back through the watch; look again soon in case that is slow.
     if (credentials.problems.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 30_000);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /** Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf. */
+  private async applyShards(shards: string[]): Promise<void> {
+    const { config, client } = this.deps;
+    await forEachLimited(
+      shards.map((text, i) => ({ text, index: i + 1 })),
+      4,
+      async ({ text, index }) => {
+        const name = `${config.authSecretName}-${index}`;
+        const key = shardFileName(index);
+        const data = Buffer.from(text, 'utf8').toString('base64');
+        const current = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${name}`);
+        if (current?.data?.[key] === data && Object.keys(current.data).length === 1) return;
+        await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${name}`, {
+          query: { fieldManager: FIELD_MANAGER, force: true },
+          contentType: CONTENT_TYPE.apply,
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            type: 'Opaque',
+            metadata: { name, namespace: config.natsNamespace, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' } },
+            data: { [key]: data },
+          },
+        });
+      },
+    );
+  }
+
+  /** Deletes shard Secrets beyond the current count (all of them, once, after a start). */
+  private async deleteStaleShards(count: number): Promise<void> {
+    const { config, client } = this.deps;
+    const from = count + 1;
+    const to = this.shardCount === undefined ? config.authShards : this.shardCount;
+    for (let i = from; i <= to; i++) {
+      await client.request('DELETE', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i}`).catch((e) => {
+        if (!(e instanceof KubeError && e.status === 404)) throw e;
+      });
+    }
+    this.shardCount = count;
   }
 
   /** Server-side applies the Secret when its content or hash differs (it also restores tampering). */

@@ -29,7 +29,8 @@ const NON_DEFAULT = {
   leaderElection: { enabled: true, leaseName: 'rooms-lease', leaseNamespace: 'leases', leaseDurationSeconds: 30, renewDeadlineMs: 20000, retryPeriodMs: 4000 },
   systemSecretName: 'rooms-system-user',
   healthPort: 9090,
-  nats: { bundled: false, namespace: 'messaging', selector: 'app=my-nats,tier=servers', authSecretName: 'rooms-auth', authSecretKey: 'rooms.conf' },
+  nats: { bundled: false, namespace: 'messaging', selector: 'app=my-nats,tier=servers', authSecretName: 'rooms-auth', authSecretKey: 'rooms.conf', authShards: 2 },
+  maxSecretBytes: 500000,
 };
 
 function operatorContainer(objects: KubeManifest[]) {
@@ -154,9 +155,12 @@ describe('the default values', () => {
     expect(nats.ports?.map((p) => [p.name, p.containerPort])).toEqual([['nats', 4222], ['cluster', 6222], ['monitor', 8222]]);
     expect(nats.env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
     expect(nats.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    // The auth Secret as a whole directory (kubelet never updates subPath mounts) next to the config dir.
-    const authVolume = spec.volumes!.find((v) => v.secret)!;
-    expect(authVolume.secret).toEqual({ secretName: config.authSecretName });
+    // The auth Secret and its shards as a whole directory (kubelet never updates subPath mounts).
+    const authVolume = spec.volumes!.find((v) => v.projected)!;
+    expect(authVolume.projected!.sources).toEqual([
+      { secret: { name: config.authSecretName } },
+      ...Array.from({ length: config.authShards }, (_, i) => ({ secret: { name: `${config.authSecretName}-${i + 1}`, optional: true } })),
+    ]);
     const authMount = nats.volumeMounts!.find((m) => m.name === authVolume.name)!;
     expect(authMount).toEqual({ name: authVolume.name, mountPath: '/etc/nats-auth', readOnly: true });
     expect(nats.volumeMounts!.every((m) => m.subPath === undefined)).toBe(true);
@@ -188,6 +192,7 @@ describe('the default values', () => {
     ]);
     expect(rulesOf(one(objects, 'Role', `${RELEASE}-nats-rooms-operator-nats`))).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['nats-rooms-auth'], verbs: ['get', 'list', 'watch', 'patch'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: Array.from({ length: 7 }, (_, i) => `nats-rooms-auth-${i + 1}`), verbs: ['get', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
@@ -219,6 +224,8 @@ describe('non-default values', () => {
       natsSelector: 'app=my-nats,tier=servers',
       authSecretName: 'rooms-auth',
       authSecretKey: 'rooms.conf',
+      authShards: 2,
+      maxSecretBytes: 500000,
       watchNamespaces: ['team-a', 'team-b'],
       account: 'CHAT',
       extraSubjectRoots: { 'team-a': ['orders', 'billing.eu'], 'team-b': ['shipping'] },

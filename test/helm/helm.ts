@@ -102,7 +102,7 @@ export interface Container {
 
 export interface PodSpec {
   containers: Container[];
-  volumes?: { name: string; secret?: { secretName: string; items?: unknown }; configMap?: { name: string } }[];
+  volumes?: { name: string; secret?: { secretName: string; items?: unknown }; configMap?: { name: string }; projected?: { sources: { secret?: { name: string; optional?: boolean } }[] } }[];
   securityContext?: Record<string, unknown>;
   serviceAccountName?: string;
   shareProcessNamespace?: boolean;

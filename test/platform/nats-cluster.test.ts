@@ -50,7 +50,9 @@ describe('the NATS pods', () => {
       });
       expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'auth', mountPath: '/etc/nats-auth' }));
       expect(container.volumeMounts!.find((v) => v.name === 'auth')!.subPath).toBeUndefined();
-      expect(pod.spec!.volumes).toContainEqual(expect.objectContaining({ name: 'auth', secret: expect.objectContaining({ secretName: cluster.secretName }) }));
+      const auth = pod.spec!.volumes!.find((v) => v.name === 'auth')!;
+      expect(auth.projected!.sources![0]).toEqual({ secret: { name: cluster.secretName } });
+      expect(auth.projected!.sources!.slice(1).every((s) => s.secret?.optional === true && s.secret.name?.startsWith(`${cluster.secretName}-`))).toBe(true);
       expect(pod.status!.phase).toBe('Running');
       expect(pod.status!.podIP).toBe('127.0.0.1');
       expect(readyOf(pod)).toBe('True');

@@ -60,6 +60,8 @@ export interface NatsCluster {
 export const CLIENT_PORT_NAME = 'nats';
 export const AUTH_MOUNT_PATH = '/etc/nats-auth';
 export const NATS_IMAGE = 'nats:2.15.2-alpine';
+/** Shard Secrets the pods mount (the operator's --auth-shards default). */
+export const AUTH_SHARDS = 7;
 
 /** The "nobody allowed yet" config the Secret starts with. */
 export const bootstrapAuthConfig = () => render(compile([], []).model).text;
@@ -218,7 +220,19 @@ function podManifest(name: string, index: number, config: NatsServerConfig, labe
           volumeMounts: [{ name: 'auth', mountPath: AUTH_MOUNT_PATH }],
         },
       ],
-      volumes: [{ name: 'auth', secret: { secretName } }],
+      // The main auth Secret and its optional shards (see src/auth/render.ts), in one directory that
+      // kubelet updates in one atomic swap.
+      volumes: [
+        {
+          name: 'auth',
+          projected: {
+            sources: [
+              { secret: { name: secretName } },
+              ...Array.from({ length: AUTH_SHARDS }, (_, i) => ({ secret: { name: `${secretName}-${i + 1}`, optional: true } })),
+            ],
+          },
+        },
+      ],
     },
   };
 }

@@ -3,13 +3,13 @@
 // inject config, widen a grant, or drop a deny. nats-server's own parser (test/tools/natsperms) reads
 // every config; a sample also goes through `nats-server -t`.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type Permissions, type SubjectPermission } from '../../src/auth/compile.js';
-import { LOCKED_USER_KEY, render } from '../../src/auth/render.js';
+import { LOCKED_USER_KEY, render, shardFileName } from '../../src/auth/render.js';
 import { ACCESS_MODES, type Member, type Room } from '../../src/api/types.js';
 import { binary } from '../support/binaries.js';
 import { covers, NatsPerms, serverAllows, type ParsedUser } from '../support/natsperms.js';
@@ -89,6 +89,8 @@ const worldArb = fc.record({
   rooms: fc.array(roomArb, { maxLength: 6 }).map(uniqueByKey),
   members: fc.array(memberArb, { maxLength: 8 }).map(uniqueByKey),
   withSystemUser: fc.boolean(),
+  // Small limits force the sharded layout (a main file including users-N.conf files).
+  maxFileBytes: fc.constantFrom(undefined, undefined, 700, 2500),
 });
 
 /** Literal subjects that probe a permission list: each entry instantiated, and its neighbours. */
@@ -118,13 +120,19 @@ afterAll(() => {
 
 describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
-    const stats = { worlds: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
+    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
     await fc.assert(
-      fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser }) => {
+      fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes }) => {
         const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
-        const { text } = render(compiled.model, withSystemUser ? { systemUserKey: SYSTEM_KEY } : {});
-        const path = join(dir, `w${stats.worlds++ % 64}.conf`);
-        writeFileSync(path, text);
+        const rendered = render(compiled.model, { ...(withSystemUser && { systemUserKey: SYSTEM_KEY }), ...(maxFileBytes && { maxFileBytes }) });
+        const worldDir = join(dir, `w${stats.worlds++ % 64}`);
+        rmSync(worldDir, { recursive: true, force: true });
+        mkdirSync(worldDir);
+        const path = join(worldDir, 'auth.conf');
+        writeFileSync(path, rendered.text);
+        rendered.shards.forEach((shard, i) => writeFileSync(join(worldDir, shardFileName(i + 1)), shard));
+        if (rendered.shards.length > 0) stats.sharded++;
+        const text = rendered.text;
         const parsed = await natsperms.parse(path);
         expect(parsed.error, text).toBeUndefined();
 
@@ -159,6 +167,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(stats.acceptedMembers).toBeGreaterThan(RUNS);
     expect(stats.rejectedMembers).toBeGreaterThan(RUNS / 4);
     expect(stats.rejectedRooms).toBeGreaterThan(RUNS / 4);
+    expect(stats.sharded).toBeGreaterThan(RUNS / 10);
   }, 600_000);
 
   it('pass `nats-server -t` (a sample, one process each)', () => {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-export const cacheDir = () => process.env.NRO_CACHE_DIR ?? join(homedir(), '.cache', 'nats-rooms-operator');
+export const cacheDir = () => process.env.NRO_CACHE_DIR || join(homedir(), '.cache', 'nats-rooms-operator');
 
 export type BinaryName = 'nats-server' | 'kube-apiserver' | 'kubectl' | 'etcd' | 'helm' | 'nats' | 'natsperms';
 
