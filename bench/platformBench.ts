@@ -109,6 +109,67 @@ export async function benchPropagation(): Promise<void> {
   }
 }
 
+/**
+ * Propagation at 10,000 members (a config over several shard Secrets), next to the raw reload time
+ * of the same config on the same servers: the time a $SYS RELOAD request takes when the file is
+ * already in place (nats-server re-reads and re-parses it), per server.
+ */
+export async function benchPropagation10k(): Promise<void> {
+  const r = await rig();
+  try {
+    const count = 10_000;
+    const start = performance.now();
+    await forEachLimited(members(count), 32, async (m) => void (await r.kube.apply(m)));
+    await waitFor(`${count} members Ready`, async () => {
+      const list = await r.kube.list<Member>('members', [NS]);
+      return list.length === count && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
+    }, 600_000, 2000);
+    const setupMs = performance.now() - start;
+
+    const rawReloads: number[] = [];
+    for (const server of r.servers) {
+      const times: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const t = performance.now();
+        await server.nc.request(`$SYS.REQ.SERVER.${server.id}.RELOAD`, '', { timeout: 30_000 });
+        times.push(performance.now() - t);
+      }
+      rawReloads.push(stats(times).medianMs);
+    }
+    const rawSum = rawReloads.reduce((a, b) => a + b, 0);
+
+    const enforced: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const n = i * 997 % count;
+      const rooms = [{ room: 'r0', access: 'PublishSubscribe' as const }, ...(i % 2 === 0 ? [{ room: 'r1', access: 'Subscribe' as const }] : [])];
+      const before = await generationOf(r.servers[0]!);
+      const t = performance.now();
+      await r.kube.apply(member(NS, `m${n}`, { nkey: keyWithoutSeed(`bench ${n}`), rooms }));
+      await waitFor('every server to enforce the change', async () => {
+        const gens = await Promise.all(r.servers.map(generationOf));
+        const hash = (await r.kube.secret(NATS, 'nats-rooms-auth'))?.metadata.annotations?.['natsrooms.io/config-hash'];
+        return hash && hash !== before && gens.every((g) => g === hash) ? true : undefined;
+      }, 60_000, 10);
+      enforced.push(performance.now() - t);
+    }
+    const shards = (await Promise.all(Array.from({ length: 7 }, (_, i) => r.kube.secret(NATS, `nats-rooms-auth-${i + 1}`)))).filter(Boolean).length;
+    const p = stats(enforced);
+    report({
+      bench: 'propagation-10k',
+      members: count,
+      servers: 3,
+      shardSecrets: shards,
+      setupMs: Math.round(setupMs),
+      rawReloadMedianMsPerServer: rawReloads.map((x) => +x.toFixed(1)),
+      rawReloadSumMs: +rawSum.toFixed(1),
+      enforcedOnAllServers: p,
+      medianOverRawSum: +(p.medianMs / rawSum).toFixed(2),
+    });
+  } finally {
+    await r.stop();
+  }
+}
+
 export async function benchBurst(): Promise<void> {
   const r = await rig();
   try {

@@ -1,15 +1,22 @@
 // `npm run bench [-- name...]`: runs the named benchmarks (default: all) and prints JSON lines.
 import { benchCompile } from './compile.js';
-import { benchBurst, benchPropagation } from './platformBench.js';
+import { benchBurst, benchPropagation, benchPropagation10k } from './platformBench.js';
 
 const benches: Record<string, () => Promise<void>> = {
   compile: benchCompile,
   propagation: benchPropagation,
+  'propagation-10k': benchPropagation10k,
   burst: benchBurst,
 };
 
+/**
+ * Run only when named: on this 2-core, 24 GiB machine the kube-apiserver grew past 11 GiB while
+ * 10,000 Members were applied and the run was stopped (see the project notes).
+ */
+const OPT_IN = new Set(['propagation-10k']);
+
 const wanted = process.argv.slice(2);
-for (const name of wanted.length > 0 ? wanted : Object.keys(benches)) {
+for (const name of wanted.length > 0 ? wanted : Object.keys(benches).filter((b) => !OPT_IN.has(b))) {
   const bench = benches[name];
   if (!bench) {
     console.error(`unknown benchmark ${name}; known: ${Object.keys(benches).join(', ')}`);
