@@ -10,8 +10,9 @@ const benches: Record<string, () => Promise<void>> = {
 };
 
 /**
- * Run only when named: on this 2-core, 24 GiB machine the kube-apiserver grew past 11 GiB while
- * 10,000 Members were applied and the run was stopped (see the project notes).
+ * Run only when named: it does not complete yet. Applying 10,000 Members with the operator running
+ * grew the kube-apiserver past 11 GiB; with the operator stopped during setup memory stays under
+ * 1 GiB, but the first change at 10k was not enforced within 60 s (see the project notes).
  */
 const OPT_IN = new Set(['propagation-10k']);
 
