@@ -43,13 +43,18 @@ export class LeaderElector {
   /** Campaigns until stopped; calls back when leadership starts and when it is lost. */
   async run(onStartedLeading: () => void, onStoppedLeading: () => void): Promise<void> {
     while (!this.stopped) {
-      let held = false;
+      let held: boolean | 'taken' = false;
       try {
         held = await this.tryAcquireOrRenew();
       } catch (e) {
         this.log.warn('leader election: lease request failed', { error: e });
       }
-      if (held) {
+      if (held === 'taken' && this.leading) {
+        // Another replica holds the lease now: stop at once rather than at the renew deadline.
+        this.leading = false;
+        this.log.error('leader election: the lease is held by another replica', { identity: this.o.identity });
+        onStoppedLeading();
+      } else if (held === true) {
         this.lastRenew = Date.now();
         if (!this.leading) {
           this.leading = true;
@@ -88,7 +93,8 @@ export class LeaderElector {
     return `${paths.leases(this.o.namespace)}/${this.o.name}`;
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** true: we hold the lease; 'taken': another replica does; false: unknown (a conflict, retry). */
+  private async tryAcquireOrRenew(): Promise<boolean | 'taken'> {
     const now = microTime();
     const lease = await this.client.getOptional<Lease>(this.path());
     if (!lease) {
@@ -112,7 +118,7 @@ export class LeaderElector {
     if (record !== this.observed.record) this.observed = { record, at: Date.now() };
     const mine = spec.holderIdentity === this.o.identity;
     const expired = !spec.holderIdentity || Date.now() - this.observed.at > (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
-    if (!mine && !expired) return false;
+    if (!mine && !expired) return 'taken';
     const next = {
       ...lease,
       spec: {

@@ -77,7 +77,9 @@ describe('recovery', () => {
   });
 
   it('two replicas: one leader at a time, a standby takes over when the leader dies', async () => {
-    const fast = ['--lease-duration-seconds=2', '--renew-deadline-ms=1500', '--retry-period-ms=200'];
+    // Short, with the margin client-go keeps: a standby waits a whole lease (3 s) after the last renewal
+    // it saw, a leader that cannot renew gives up after 1 s, and both look every 200 ms.
+    const fast = ['--lease-duration-seconds=3', '--renew-deadline-ms=1000', '--retry-period-ms=200'];
     const a = await operator(fast, cp.kubeConfig, 'replica-a');
     const b = await operator(fast, cp.kubeConfig, 'replica-b');
     let both = 0;
