@@ -106,7 +106,15 @@ export class ServerRollout implements Rollout {
         const after = refused ? now : await system.generation(conn);
         // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
         metrics.reloads.inc({ server: name, result: refused ? 'refused' : after !== now ? 'applied' : 'unchanged' });
-        if (refused) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+        if (refused) {
+          // A sharded config lives in several Secrets, and kubelet may deliver them across two syncs:
+          // a half-delivered generation does not parse (see render.ts). Give it the server's time.
+          if (generation.shards.length > 0) {
+            log.info('server refused a half-delivered sharded config; waiting', { server: name, generation: short, refusal: refused });
+            return this.wait(name, generation.hash, 'to receive every shard of', now);
+          }
+          return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+        }
         now = after;
       } else {
         now = await system.generation(conn);
