@@ -17,6 +17,8 @@ import { waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
 
 const NS = 'bench';
+/** BENCH_LOGS=1 shows the operator's logs on stderr. */
+const benchLogger = () => (process.env.BENCH_LOGS ? createLogger('info', {}, (l) => process.stderr.write(l)) : silentLogger);
 const NATS = 'nats';
 
 interface Rig {
@@ -36,7 +38,7 @@ async function rig(): Promise<Rig> {
   await kube.ensureNamespace(NATS);
   // The operator first, as in a cluster: the NATS pods start from the Secret it writes.
   const config = loadConfig([`--nats-namespace=${NATS}`, `--watch-namespaces=${NS}`, '--health-addr=127.0.0.1:0', '--leader-election=false'], {});
-  const operator = await startOperator(config, cp.kubeConfig, process.env.BENCH_LOGS ? createLogger('info', {}, (l) => process.stderr.write(l)) : silentLogger);
+  const operator = await startOperator(config, cp.kubeConfig, benchLogger());
   await waitFor('the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
   const nats = await startNatsCluster(cp, { namespace: NATS, replicas: 3, kubeletDelayMs: 0 });
   await kube.apply(room(NS, 'r0'));
@@ -125,7 +127,7 @@ export async function benchPropagation10k(): Promise<void> {
     r.operator = await startOperator(
       loadConfig([`--nats-namespace=${NATS}`, `--watch-namespaces=${NS}`, '--health-addr=127.0.0.1:0', '--leader-election=false'], {}),
       r.cp.kubeConfig,
-      silentLogger,
+      benchLogger(),
     );
     await waitFor(`${count} members Ready`, async () => {
       const list = await r.kube.list<Member>('members', [NS]);
