@@ -39,18 +39,19 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
   if (config.reloadStrategy !== 'none') {
     rollout = new ServerRollout({ strategy: config.reloadStrategy, system, client, config, log, metrics });
   }
+  let elector: LeaderElector | undefined;
   const controller = new Controller({
     client,
     config,
     log,
     metrics,
+    holdsLease: () => (elector ? elector.isLeader : true),
     systemUserKey: systemUser.publicKey,
     ...(rollout && { rollout }),
     ...(hooks.reflectorTuning && { reflectorTuning: hooks.reflectorTuning }),
   });
   controller.start();
 
-  let elector: LeaderElector | undefined;
   let campaign: Promise<void> | undefined;
   if (config.leaderElection) {
     elector = new LeaderElector(

@@ -26,6 +26,8 @@ export interface ControllerDeps {
   rollout?: Rollout;
   /** The operator's own NATS user: rendered into the system account, reserved from Members. */
   systemUserKey?: string;
+  /** Whether the lease is still ours right now (leadership lapses at the renew deadline). */
+  holdsLease?: () => boolean;
   /** Reflector tuning, for tests of stalls and relists. */
   reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
 }
@@ -89,7 +91,7 @@ export class Controller {
     });
     this.queue = new WorkQueue(
       async () => {
-        if (!this.leading) return;
+        if (!this.leading || !(deps.holdsLease?.() ?? true)) return;
         const end = metrics.reconcileSeconds.startTimer();
         try {
           const result = await this.reconciler.reconcile();

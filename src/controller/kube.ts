@@ -55,6 +55,9 @@ export const CONTENT_TYPE = {
   apply: 'application/apply-patch+yaml',
 } as const;
 
+/** Requests other than watches fail after this long instead of hanging on a dead connection. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
 export class KubeClient {
   private readonly server: URL;
 
@@ -65,7 +68,7 @@ export class KubeClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const { res } = await this.send(method, path, options);
+    const { res } = await this.send(method, path, { timeoutMs: DEFAULT_REQUEST_TIMEOUT_MS, ...options });
     const text = await readAll(res);
     if ((res.statusCode ?? 0) >= 300) throw toKubeError(res.statusCode ?? 0, text, `${method} ${path}`);
     return (text ? JSON.parse(text) : undefined) as T;

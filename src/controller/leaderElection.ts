@@ -36,14 +36,17 @@ export class LeaderElector {
     this.o = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
   }
 
+  /** Leading, and renewed within the renew deadline (a hung request does not extend it). */
   get isLeader(): boolean {
-    return this.leading;
+    return this.leading && Date.now() - this.lastRenew <= this.o.renewDeadlineMs;
   }
 
   /** Campaigns until stopped; calls back when leadership starts and when it is lost. */
   async run(onStartedLeading: () => void, onStoppedLeading: () => void): Promise<void> {
     while (!this.stopped) {
       let held: boolean | 'taken' = false;
+      // The time the request is sent, not answered: the lease is only known to be ours from then.
+      const attemptAt = Date.now();
       try {
         held = await this.tryAcquireOrRenew();
       } catch (e) {
@@ -55,7 +58,7 @@ export class LeaderElector {
         this.log.error('leader election: the lease is held by another replica', { identity: this.o.identity });
         onStoppedLeading();
       } else if (held === true) {
-        this.lastRenew = Date.now();
+        this.lastRenew = attemptAt;
         if (!this.leading) {
           this.leading = true;
           this.log.info('leader election: became leader', { identity: this.o.identity });
@@ -100,6 +103,7 @@ export class LeaderElector {
     if (!lease) {
       try {
         await this.client.request('POST', paths.leases(this.o.namespace), {
+          timeoutMs: this.o.renewDeadlineMs,
           body: {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
@@ -130,7 +134,7 @@ export class LeaderElector {
       },
     };
     try {
-      const updated = await this.client.request<Lease>('PUT', this.path(), { body: next });
+      const updated = await this.client.request<Lease>('PUT', this.path(), { body: next, timeoutMs: this.o.renewDeadlineMs });
       this.observed = { record: `${updated.spec?.holderIdentity}/${updated.spec?.renewTime}`, at: Date.now() };
       return true;
     } catch (e) {

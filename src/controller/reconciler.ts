@@ -148,19 +148,25 @@ export class Reconciler {
         const data = Buffer.from(text, 'utf8').toString('base64');
         const current = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${name}`);
         if (current?.data?.[key] === data && Object.keys(current.data).length === 1) return;
-        await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${name}`, {
-          query: { fieldManager: FIELD_MANAGER, force: true },
-          contentType: CONTENT_TYPE.apply,
-          body: {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            type: 'Opaque',
-            metadata: { name, namespace: config.natsNamespace, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' } },
-            data: { [key]: data },
-          },
-        });
+        await this.applyConfigSecret(name, key, data, {});
       },
     );
+  }
+
+  /** Server-side apply of one config Secret, owned by the operator's field manager. */
+  private async applyConfigSecret(name: string, key: string, base64: string, annotations: Record<string, string>): Promise<void> {
+    const { config, client } = this.deps;
+    await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${name}`, {
+      query: { fieldManager: FIELD_MANAGER, force: true },
+      contentType: CONTENT_TYPE.apply,
+      body: {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: { name, namespace: config.natsNamespace, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' }, annotations },
+        data: { [key]: base64 },
+      },
+    });
   }
 
   /** Deletes shard Secrets beyond the current count (all of them, once, after a start). */
@@ -178,26 +184,11 @@ export class Reconciler {
 
   /** Server-side applies the Secret when its content or hash differs (it also restores tampering). */
   private async applySecret(rendered: Rendered): Promise<void> {
-    const { config, caches, client, metrics, log } = this.deps;
+    const { config, caches, metrics, log } = this.deps;
     const current = caches.authSecret();
     const data = Buffer.from(rendered.text, 'utf8').toString('base64');
     if (current?.data?.[config.authSecretKey] === data && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash) return;
-    await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}`, {
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: CONTENT_TYPE.apply,
-      body: {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'Opaque',
-        metadata: {
-          name: config.authSecretName,
-          namespace: config.natsNamespace,
-          labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' },
-          annotations: { [CONFIG_HASH_ANNOTATION]: rendered.hash },
-        },
-        data: { [config.authSecretKey]: data },
-      },
-    });
+    await this.applyConfigSecret(config.authSecretName, config.authSecretKey, data, { [CONFIG_HASH_ANNOTATION]: rendered.hash });
     metrics.configGenerations.inc();
     log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
   }

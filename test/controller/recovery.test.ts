@@ -64,6 +64,8 @@ describe('recovery', () => {
       await op.controller.whenSynced();
       await kube.apply(member(NS, 'seen', { nkey: newUserKey().publicKey }));
       await secretHas('# rcv-a/seen');
+      // Only the watches are open now (a request in flight would hang too, until its own timeout).
+      await op.controller.queue.idle();
       expect(proxy.silenceOpenConnections()).toBeGreaterThan(0);
       await kube.apply(member(NS, 'while-silent', { nkey: newUserKey().publicKey }));
       const started = Date.now();
