@@ -270,7 +270,7 @@ describe('the operator, signed in as its ServiceAccount', () => {
 
     // The servers were reloaded over the system account, not by anyone else.
     expect(logLines.filter((l) => l.includes('"msg":"server enforces generation"')).length).toBeGreaterThanOrEqual(2 * cluster.podNames.length);
-    const forbidden = logLines.filter((l) => /forbidden|\b403\b/i.test(l));
+    const forbidden = logLines.filter((l) => /forbidden|: 403\b/i.test(l));
     expect(forbidden).toEqual([]);
   });
 });
