@@ -11,9 +11,9 @@ import { CONFIG_HASH_ANNOTATION } from '../../src/controller/reconciler.js';
 import { paths } from '../../src/controller/kube.js';
 import type { RunningOperator } from '../../src/operator.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
+import type { NatsCluster } from '../platform/natsPods.js';
 import { TestKube } from '../support/kube.js';
-import { metric, startTestOperator } from '../support/operator.js';
+import { metric, startOperatorThenNats, startTestOperator } from '../support/operator.js';
 import { member, newUserKey, room } from '../support/objects.js';
 import { waitFor } from '../support/processes.js';
 
@@ -62,11 +62,7 @@ async function secretFollowsCompile(): Promise<void> {
 }
 
 beforeAll(async () => {
-  for (const ns of [A, B, NATS]) await kube.ensureNamespace(ns);
-  // The operator first, as in a cluster: it writes the auth Secret the NATS pods mount.
-  operator = await start();
-  await waitFor('the operator to write the auth Secret', async () => ((await kube.secret(NATS, SECRET)) ? true : undefined));
-  nats = await startNatsCluster(cp, { namespace: NATS, release: RELEASE, kubeletDelayMs: 0, replicas: 3 });
+  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: RELEASE, watchNamespaces: [A, B], kubeletDelayMs: 0 }));
 });
 
 afterAll(async () => {

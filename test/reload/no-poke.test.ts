@@ -3,12 +3,11 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
+import type { NatsCluster } from '../platform/natsPods.js';
 import { Client } from '../support/natsClient.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { startTestOperator } from '../support/operator.js';
-import { waitFor } from '../support/processes.js';
+import { startOperatorThenNats } from '../support/operator.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const kube = new TestKube(cp.kubeConfig);
@@ -20,10 +19,7 @@ let operator: RunningOperator;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  for (const ns of [NS, NATS]) await kube.ensureNamespace(ns);
-  operator = await startTestOperator({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'nopoke', watchNamespaces: [NS], args: ['--poke-pods=false'] });
-  await waitFor('the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
-  nats = await startNatsCluster(cp, { namespace: NATS, release: 'nopoke', kubeletDelayMs: DELAY_MS, replicas: 3 });
+  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'nopoke', watchNamespaces: [NS], args: ['--poke-pods=false'], kubeletDelayMs: DELAY_MS }));
   await kube.apply(room(NS, 'r'));
 });
 

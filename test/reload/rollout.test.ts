@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import type { RunningOperator } from '../../src/operator.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
+import type { NatsCluster } from '../platform/natsPods.js';
 import { Client } from '../support/natsClient.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { startTestOperator } from '../support/operator.js';
+import { startOperatorThenNats } from '../support/operator.js';
 import { waitFor } from '../support/processes.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
@@ -39,10 +39,7 @@ async function receivedOnAll(subs: { msgs: unknown[] }[], publish: () => void, w
 }
 
 beforeAll(async () => {
-  for (const ns of [NS, NATS]) await kube.ensureNamespace(ns);
-  operator = await startTestOperator({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: RELEASE, watchNamespaces: [NS] });
-  await waitFor('the operator to write the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
-  nats = await startNatsCluster(cp, { namespace: NATS, release: RELEASE, kubeletDelayMs: 60_000, replicas: 3 });
+  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: RELEASE, watchNamespaces: [NS], kubeletDelayMs: 60_000 }));
   await kube.apply(room(NS, 'r1'));
   await kube.apply(room(NS, 'r2'));
   await kube.apply(member(NS, 'alice', { nkey: alice.publicKey, rooms: [{ room: 'r1', access: 'PublishSubscribe' }] }));

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.js';
 import type { Member } from '../../src/api/types.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
+import type { NatsCluster } from '../platform/natsPods.js';
 import { Client } from '../support/natsClient.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { startTestOperator } from '../support/operator.js';
+import { startOperatorThenNats } from '../support/operator.js';
 import { waitFor } from '../support/processes.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
@@ -34,10 +34,7 @@ const allReady = async (count: number) =>
   }, 60_000, 100);
 
 beforeAll(async () => {
-  for (const ns of [NS, NATS]) await kube.ensureNamespace(ns);
-  operator = await startTestOperator({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=3000'] });
-  await waitFor('the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
-  nats = await startNatsCluster(cp, { namespace: NATS, release: 'shard', kubeletDelayMs: 60_000, replicas: 3 });
+  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=3000'], kubeletDelayMs: 60_000 }));
   await kube.apply(room(NS, 'r'));
 });
 

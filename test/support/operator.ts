@@ -4,6 +4,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { loadConfig, type OperatorConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { startOperator, type OperatorHooks, type RunningOperator } from '../../src/operator.js';
+import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
+import { TestKube } from './kube.js';
+import { waitFor } from './processes.js';
 
 export interface TestOperatorOptions {
   kubeConfig: KubeConfig;
@@ -49,4 +52,18 @@ export async function metric(op: RunningOperator, name: string, labels = ''): Pr
   const text = await (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name} `)));
   return line ? Number(line.split(' ').pop()) : 0;
+}
+
+/**
+ * The order of a real cluster: namespaces, then the operator (which writes the auth Secret), then the
+ * NATS pods that mount it, so the servers start from a config that knows the operator's system user.
+ */
+export async function startOperatorThenNats(o: TestOperatorOptions & { kubeletDelayMs: number }): Promise<{ operator: RunningOperator; nats: NatsCluster }> {
+  const kube = new TestKube(o.kubeConfig);
+  for (const ns of [...o.watchNamespaces, o.natsNamespace]) await kube.ensureNamespace(ns);
+  const operator = await startTestOperator(o);
+  const secret = o.authSecretName ?? 'nats-rooms-auth';
+  await waitFor('the operator to write the auth Secret', async () => ((await kube.secret(o.natsNamespace, secret)) ? true : undefined));
+  const nats = await startNatsCluster({ kubeConfig: o.kubeConfig }, { namespace: o.natsNamespace, release: o.natsRelease, secretName: secret, kubeletDelayMs: o.kubeletDelayMs, replicas: 3 });
+  return { operator, nats };
 }
