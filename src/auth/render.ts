@@ -29,7 +29,12 @@ export interface RenderOptions {
   systemUserKey?: string;
   /** Largest file written; a larger config is split into shards (default MAX_FILE_BYTES). */
   maxFileBytes?: number;
+  /** How many shard files a config too large for one file is split into (default DEFAULT_SHARDS; 0: never split). */
+  shardCount?: number;
 }
+
+/** Shard files of a large config: 16 of up to 1 MB hold about 45,000 members. */
+export const DEFAULT_SHARDS = 16;
 
 /** Subject prefix of the generation marker mapping in the system account. */
 export const GENERATION_MARKER_PREFIX = 'natsrooms.generation.';
@@ -85,7 +90,8 @@ const CHUNK_CHARS = 16 * 1024;
 export function render(model: AuthModel, options: RenderOptions = {}): Rendered {
   if (!/^[A-Za-z0-9_-]+$/.test(model.account)) throw new Error(`refusing to render account name ${JSON.stringify(model.account)}`);
   const single = renderFiles(model, options, false);
-  return single.text.length <= (options.maxFileBytes ?? MAX_FILE_BYTES) ? single : renderFiles(model, options, true);
+  const fits = single.text.length <= (options.maxFileBytes ?? MAX_FILE_BYTES);
+  return fits || options.shardCount === 0 ? single : renderFiles(model, options, true);
 }
 
 /**
@@ -94,26 +100,25 @@ export function render(model: AuthModel, options: RenderOptions = {}): Rendered 
  * files from two generations (kubelet delivering between the operator's Secret writes) fail to
  * parse, instead of binding one generation's permissions under the other's marker: a variable the
  * main file needs is missing, or a shard defines one nobody uses, which nats-server refuses.
+ *
+ * A user's shard is a hash of its public key modulo a fixed shard count, so a change to one member
+ * rewrites one shard (and the main file), never shifts users between shards.
  */
 function renderFiles(model: AuthModel, options: RenderOptions, sharded: boolean): Rendered {
-  const maxFileBytes = options.maxFileBytes ?? MAX_FILE_BYTES;
   const hash = createHash('sha256');
   const shards: string[] = [];
   const refs: string[] = [];
   if (sharded) {
-    let shard = '';
-    for (const entry of model.users) {
-      const line = user(entry);
-      const name = `U_${createHash('sha256').update(line).digest('hex').slice(0, 32)}`;
-      const definition = `# ${entry.member}\n${name} = ${line.slice(line.indexOf('{'))}`;
-      if (shard.length > 0 && shard.length + definition.length > maxFileBytes) {
-        shards.push(shard);
-        shard = '';
-      }
-      shard += definition;
-      refs.push(`      $${name}\n`);
-    }
-    if (shard.length > 0) shards.push(shard);
+    const count = options.shardCount ?? DEFAULT_SHARDS;
+    for (let i = 1; i <= count; i++) shards.push(`# Shard ${i} of ${count} of the auth config.\n`);
+    const lines = model.users.map(user);
+    const names = variableNames(lines, 16);
+    model.users.forEach((entry, i) => {
+      const line = lines[i]!;
+      const definition = `# ${entry.member}\n${names[i]} = ${line.slice(line.indexOf('{'))}`;
+      shards[shardOf(entry.publicKey, count)] += definition;
+      refs.push(`$${names[i]}\n`);
+    });
     for (const s of shards) hash.update(s);
   }
   const chunks: string[] = [];
@@ -150,4 +155,21 @@ function renderFiles(model: AuthModel, options: RenderOptions, sharded: boolean)
   tail += '}\n';
   chunks.push(tail);
   return { text: chunks.join(''), shards, hash: digest };
+}
+
+/**
+ * `U<hex>` per user line: the first `hexDigits` of its sha256, or all 64 should two lines share a
+ * prefix (so short names in the main file, yet never two users under one name).
+ */
+function variableNames(lines: string[], hexDigits: number): string[] {
+  const digests = lines.map((l) => createHash('sha256').update(l).digest('hex'));
+  const short = digests.map((d) => `U${d.slice(0, hexDigits)}`);
+  return new Set(short).size === short.length ? short : digests.map((d) => `U${d}`);
+}
+
+/** FNV-1a of the public key, modulo the shard count: stable for a key, whatever else changes. */
+export function shardOf(publicKey: string, count: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < publicKey.length; i++) h = Math.imul(h ^ publicKey.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % count;
 }

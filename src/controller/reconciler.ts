@@ -58,6 +58,9 @@ export class Reconciler {
   private enforced = new Map<string, string>();
   /** How many shard Secrets the last write left (unknown after a start). */
   private shardCount?: number;
+  /** Per shard index, the base64 content its Secret holds, as last written or read. */
+  private readonly shardContents = new Map<number, string>();
+  private shardsReadAt = 0;
   private readonly compileOptions: CompileOptions;
 
   constructor(private readonly deps: ReconcilerDeps) {
@@ -88,6 +91,7 @@ export class Reconciler {
     const rendered = render(compiled.model, {
       ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
       maxFileBytes: config.maxSecretBytes,
+      shardCount: config.authShards,
     });
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
     const bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
@@ -95,12 +99,7 @@ export class Reconciler {
 
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
-    const tooLarge =
-      rendered.shards.length > config.authShards
-        ? `the auth config needs ${rendered.shards.length} shard Secrets, more than --auth-shards=${config.authShards} (and the NATS pods' projected volume) allow`
-        : Buffer.byteLength(rendered.text) > config.maxSecretBytes
-          ? `the main auth file would be ${Buffer.byteLength(rendered.text)} bytes, more than a Secret holds`
-          : undefined;
+    const tooLarge = this.tooLarge(rendered);
     if (tooLarge) {
       outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
       log.error('config too large; not written', { bytes, shards: rendered.shards.length });
@@ -136,9 +135,32 @@ export class Reconciler {
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
   }
 
-  /** Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf. */
+  /** Why the rendered config cannot be written, if it cannot. */
+  private tooLarge(rendered: Rendered): string | undefined {
+    const { config } = this.deps;
+    const main = Buffer.byteLength(rendered.text);
+    if (rendered.shards.length === 0 && main > config.maxSecretBytes) {
+      return `the auth config would be ${main} bytes, more than --max-secret-bytes=${config.maxSecretBytes}, and --auth-shards=0 allows no shard Secrets`;
+    }
+    const largest = Math.max(0, ...rendered.shards.map((s) => Buffer.byteLength(s)));
+    if (largest > config.maxSecretBytes) {
+      return `a shard of the auth config would be ${largest} bytes, more than --max-secret-bytes=${config.maxSecretBytes}: raise --auth-shards (and mount as many shard Secrets in the NATS pods)`;
+    }
+    if (main > config.maxSecretBytes) return `the main auth file would be ${main} bytes, more than --max-secret-bytes=${config.maxSecretBytes}`;
+    return undefined;
+  }
+
+  /**
+   * Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf.
+   * Only shards whose content changed are written; what each holds is remembered from the last
+   * write and forgotten at each periodic resync, which reads them back (restoring any edit).
+   */
   private async applyShards(shards: string[]): Promise<void> {
     const { config, client } = this.deps;
+    if (Date.now() - this.shardsReadAt > config.resyncIntervalMs) {
+      this.shardContents.clear();
+      this.shardsReadAt = Date.now();
+    }
     await forEachLimited(
       shards.map((text, i) => ({ text, index: i + 1 })),
       4,
@@ -146,9 +168,10 @@ export class Reconciler {
         const name = `${config.authSecretName}-${index}`;
         const key = shardFileName(index);
         const data = Buffer.from(text, 'utf8').toString('base64');
+        if (this.shardContents.get(index) === data) return;
         const current = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${name}`);
-        if (current?.data?.[key] === data && Object.keys(current.data).length === 1) return;
-        await this.applyConfigSecret(name, key, data, {});
+        if (current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
+        this.shardContents.set(index, data);
       },
     );
   }
@@ -178,6 +201,7 @@ export class Reconciler {
       await client.request('DELETE', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i}`).catch((e) => {
         if (!(e instanceof KubeError && e.status === 404)) throw e;
       });
+      this.shardContents.delete(i);
     }
     this.shardCount = count;
   }

@@ -192,7 +192,7 @@ describe('the default values', () => {
     ]);
     expect(rulesOf(one(objects, 'Role', `${RELEASE}-nats-rooms-operator-nats`))).toEqual([
       { apiGroups: [''], resources: ['secrets'], resourceNames: ['nats-rooms-auth'], verbs: ['get', 'list', 'watch', 'patch'] },
-      { apiGroups: [''], resources: ['secrets'], resourceNames: Array.from({ length: 7 }, (_, i) => `nats-rooms-auth-${i + 1}`), verbs: ['get', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['secrets'], resourceNames: Array.from({ length: loadConfig([], {}).authShards }, (_, i) => `nats-rooms-auth-${i + 1}`), verbs: ['get', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);

@@ -61,7 +61,7 @@ export const CLIENT_PORT_NAME = 'nats';
 export const AUTH_MOUNT_PATH = '/etc/nats-auth';
 export const NATS_IMAGE = 'nats:2.15.2-alpine';
 /** Shard Secrets the pods mount (the operator's --auth-shards default). */
-export const AUTH_SHARDS = 7;
+export const AUTH_SHARDS = 16;
 
 /** The "nobody allowed yet" config the Secret starts with. */
 export const bootstrapAuthConfig = () => render(compile([], []).model).text;

@@ -91,6 +91,7 @@ const worldArb = fc.record({
   withSystemUser: fc.boolean(),
   // Small limits force the sharded layout (a main file including users-N.conf files).
   maxFileBytes: fc.constantFrom(undefined, undefined, 700, 2500),
+  shardCount: fc.constantFrom(undefined, 1, 3),
 });
 
 /** Literal subjects that probe a permission list: each entry instantiated, and its neighbours. */
@@ -122,9 +123,9 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
     const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
     await fc.assert(
-      fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes }) => {
+      fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes, shardCount }) => {
         const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
-        const rendered = render(compiled.model, { ...(withSystemUser && { systemUserKey: SYSTEM_KEY }), ...(maxFileBytes && { maxFileBytes }) });
+        const rendered = render(compiled.model, { ...(withSystemUser && { systemUserKey: SYSTEM_KEY }), ...(maxFileBytes && { maxFileBytes }), ...(shardCount && { shardCount }) });
         const worldDir = join(dir, `w${stats.worlds++ % 64}`);
         rmSync(worldDir, { recursive: true, force: true });
         mkdirSync(worldDir);

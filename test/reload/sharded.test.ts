@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { RunningOperator } from '../../src/operator.js';
 import type { Member } from '../../src/api/types.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import type { NatsCluster } from '../platform/natsPods.js';
+import { AUTH_SHARDS, type NatsCluster } from '../platform/natsPods.js';
 import { Client } from '../support/natsClient.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
@@ -23,7 +23,7 @@ const keys = Array.from({ length: 24 }, () => newUserKey());
 
 const shardSecrets = async () => {
   const found: string[] = [];
-  for (let i = 1; i <= 7; i++) if (await kube.secret(NATS, `nats-rooms-auth-${i}`)) found.push(`nats-rooms-auth-${i}`);
+  for (let i = 1; i <= AUTH_SHARDS; i++) if (await kube.secret(NATS, `nats-rooms-auth-${i}`)) found.push(`nats-rooms-auth-${i}`);
   return found;
 };
 

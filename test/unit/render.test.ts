@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, LOCKED_USER_KEY } from '../../src/auth/render.js';
+import { render, shardOf, LOCKED_USER_KEY } from '../../src/auth/render.js';
 import { compile } from '../../src/auth/compile.js';
 import { fromPublic } from 'nkeys.js';
 import { member, newUserKey, room } from '../support/objects.js';
@@ -49,5 +49,36 @@ describe('render with the operator system user', () => {
     expect(withSys.hash).not.toBe(plain.hash);
     const other = render(compile([], []).model, { systemUserKey: op });
     expect(other.hash).not.toBe(withSys.hash);
+  });
+});
+
+describe('render of a config larger than one file', () => {
+  const keys = Array.from({ length: 60 }, () => newUserKey().publicKey);
+  const world = (count: number, changed?: number) =>
+    compile([room('t', 'r'), room('t', 's')], keys.slice(0, count).map((k, i) =>
+      member('t', `m${i}`, { nkey: k, rooms: [{ room: i === changed ? 's' : 'r', access: 'PublishSubscribe' }] }))).model;
+
+  it('splits users over the fixed number of shards, each user in the shard of its key', () => {
+    const r = render(world(60), { maxFileBytes: 4000, shardCount: 5 });
+    expect(r.shards).toHaveLength(5);
+    for (let i = 1; i <= 5; i++) expect(r.text).toContain(`include "users-${i}.conf"`);
+    keys.forEach((k, i) => expect(r.shards[shardOf(k, 5)]).toContain(`# t/m${i}\n`));
+    expect(r.shards.every((s) => s.length < 4000)).toBe(true);
+  });
+
+  it('rewrites only the shard of a changed or added member', () => {
+    const before = render(world(59), { maxFileBytes: 4000, shardCount: 5 });
+    const changed = render(world(59, 7), { maxFileBytes: 4000, shardCount: 5 });
+    const added = render(world(60), { maxFileBytes: 4000, shardCount: 5 });
+    const differing = (a: string[], b: string[]) => a.flatMap((s, i) => (s === b[i] ? [] : [i]));
+    expect(differing(before.shards, changed.shards)).toEqual([shardOf(keys[7]!, 5)]);
+    expect(differing(before.shards, added.shards)).toEqual([shardOf(keys[59]!, 5)]);
+    expect(changed.hash).not.toBe(before.hash);
+  });
+
+  it('does not split with a shard count of 0 (the caller reports the size)', () => {
+    const r = render(world(60), { maxFileBytes: 4000, shardCount: 0 });
+    expect(r.shards).toEqual([]);
+    expect(r.text.length).toBeGreaterThan(4000);
   });
 });
