@@ -11,7 +11,7 @@ export interface Rendered {
   text: string;
   /** Files the main one includes (`users-1.conf`, ...) when the config is too large for one; else empty. */
   shards: string[];
-  /** The generation: sha256 (hex) of every file, without the generation marker. */
+  /** The generation: sha256 (hex) of the main file without the generation marker (it covers the shards through their guards). */
   hash: string;
 }
 
@@ -73,11 +73,12 @@ function subjectPermission(p: SubjectPermission): string {
   return p.deny.length === 0 ? `{allow: ${list(p.allow)}}` : `{allow: ${list(p.allow)}, deny: ${list(p.deny)}}`;
 }
 
-function user(entry: UserEntry): string {
+/** A user's map, `{nkey: ..., permissions: {...}}`. */
+function userBody(entry: UserEntry): string {
   const { publish, subscribe, allowResponses } = entry.permissions;
   // Permissions before the key: with several unsafe values, the error names the same one as always.
   const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}${allowResponses ? ', allow_responses: true' : ''}`;
-  return `      # ${entry.member}\n      {nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}\n`;
+  return `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
 }
 
 /**
@@ -89,57 +90,99 @@ const CHUNK_CHARS = 16 * 1024;
 
 export function render(model: AuthModel, options: RenderOptions = {}): Rendered {
   if (!/^[A-Za-z0-9_-]+$/.test(model.account)) throw new Error(`refusing to render account name ${JSON.stringify(model.account)}`);
-  const single = renderFiles(model, options, false);
-  const fits = single.text.length <= (options.maxFileBytes ?? MAX_FILE_BYTES);
-  return fits || options.shardCount === 0 ? single : renderFiles(model, options, true);
+  const limit = options.shardCount === 0 ? Infinity : (options.maxFileBytes ?? MAX_FILE_BYTES);
+  // Rendering a file that will not fit is wasted work: skip it when the count alone rules it out.
+  const surelyTooLarge = model.users.length * MIN_USER_LINE_CHARS > limit;
+  return (surelyTooLarge ? undefined : renderMain(model, options, model.users, [], [], limit)) ?? renderSharded(model, options);
 }
 
+/** No user's lines in the single file are shorter (key, comment and the narrowest permissions). */
+export const MIN_USER_LINE_CHARS = 120;
+
 /**
- * One file, or (sharded) a main file that includes shard files defining each user as a variable
- * named after the hash of its entry, and lists the variables. Content-addressed names make a mix of
- * files from two generations (kubelet delivering between the operator's Secret writes) fail to
- * parse, instead of binding one generation's permissions under the other's marker: a variable the
- * main file needs is missing, or a shard defines one nobody uses, which nats-server refuses.
+ * A config too large for one file: each user's entry becomes a variable `U<shard>_<n>` in the shard
+ * file of its key (a hash of the public key modulo a fixed shard count, so a change to one member
+ * rewrites one shard and never moves users between shards), and the main file includes the shards
+ * and lists the variables.
  *
- * A user's shard is a hash of its public key modulo a fixed shard count, so a change to one member
- * rewrites one shard (and the main file), never shifts users between shards.
+ * Each shard also defines a guard variable named after the hash of its content, which the main file
+ * uses (as a subject the locked user may not publish to). A mix of files from two generations,
+ * kubelet delivering between the operator's Secret writes, therefore never parses: the main file
+ * needs a guard the old shard does not define, or a new shard defines one the old main file does not
+ * use, which nats-server refuses as an unknown field. The generation hash covers the shards through
+ * their guards.
  */
-function renderFiles(model: AuthModel, options: RenderOptions, sharded: boolean): Rendered {
-  const hash = createHash('sha256');
-  const shards: string[] = [];
+function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
+  const count = options.shardCount ?? DEFAULT_SHARDS;
+  // Built side by side in small chunks (see CHUNK_CHARS): together they stay as small as one.
+  const flushAt = Math.max(1024, CHUNK_CHARS / count);
+  const shards = Array.from({ length: count }, (_, s) => ({
+    hash: createHash('sha256'),
+    chunks: [] as string[],
+    chunk: `# Shard ${s + 1} of ${count} of the auth config.\n`,
+    users: 0,
+  }));
   const refs: string[] = [];
-  if (sharded) {
-    const count = options.shardCount ?? DEFAULT_SHARDS;
-    for (let i = 1; i <= count; i++) shards.push(`# Shard ${i} of ${count} of the auth config.\n`);
-    const lines = model.users.map(user);
-    const names = variableNames(lines, 16);
-    model.users.forEach((entry, i) => {
-      const line = lines[i]!;
-      const definition = `# ${entry.member}\n${names[i]} = ${line.slice(line.indexOf('{'))}`;
-      shards[shardOf(entry.publicKey, count)] += definition;
-      refs.push(`$${names[i]}\n`);
-    });
-    for (const s of shards) hash.update(s);
+  for (const entry of model.users) {
+    const s = shardOf(entry.publicKey, count);
+    const shard = shards[s]!;
+    const name = `U${s + 1}_${shard.users++}`;
+    shard.chunk += `# ${entry.member}\n${name} = ${userBody(entry)}\n`;
+    if (shard.chunk.length >= flushAt) {
+      shard.hash.update(shard.chunk);
+      shard.chunks.push(shard.chunk);
+      shard.chunk = '';
+    }
+    refs.push(`$${name}\n`);
   }
+  const guards: string[] = [];
+  const files = shards.map((shard, s) => {
+    const guard = `S${s + 1}_${shard.hash.update(shard.chunk).digest('hex').slice(0, 32)}`;
+    guards.push(guard);
+    shard.chunks.push(`${shard.chunk}# Guard: the main file of the same generation uses it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`);
+    return shard.chunks.join('');
+  });
+  return renderMain(model, options, refs, files, guards)!;
+}
+
+/** Subject prefix of the shard guards (see renderSharded). */
+export const SHARD_GUARD_PREFIX = 'natsrooms.shard.';
+
+/**
+ * The main file: the users (entries, or references to shard variables) and the system account;
+ * undefined as soon as it grows past `limit`.
+ */
+function renderMain(
+  model: AuthModel,
+  options: RenderOptions,
+  users: readonly (UserEntry | string)[],
+  shards: string[],
+  guards: string[],
+  limit = Infinity,
+): Rendered | undefined {
+  const hash = createHash('sha256');
   const chunks: string[] = [];
+  let size = 0;
   const flush = (chunk: string) => {
     hash.update(chunk);
     chunks.push(chunk);
+    size += chunk.length;
   };
   let chunk = '# Generated by nats-rooms-operator from Room and Member resources. Do not edit: it is rewritten.\n';
   for (let i = 1; i <= shards.length; i++) chunk += `include "${shardFileName(i)}"\n`;
+  const lockedDeny = guards.length === 0 ? '[">"]' : `[">", ${guards.map((g) => `$${g}`).join(', ')}]`;
   chunk +=
     'accounts: {\n' +
     `  ${model.account}: {\n` +
     '    users: [\n' +
     '      # locked: keeps authentication required when no Member is accepted\n' +
-    `      {nkey: ${quote(LOCKED_USER_KEY)}, permissions: {publish: {deny: [">"]}, subscribe: {deny: [">"]}}}\n`;
-  const lines = sharded ? refs : model.users;
-  for (const entry of lines) {
-    chunk += typeof entry === 'string' ? entry : user(entry);
+    `      {nkey: ${quote(LOCKED_USER_KEY)}, permissions: {publish: {deny: ${lockedDeny}}, subscribe: {deny: [">"]}}}\n`;
+  for (const entry of users) {
+    chunk += typeof entry === 'string' ? entry : `      # ${entry.member}\n      ${userBody(entry)}\n`;
     if (chunk.length >= CHUNK_CHARS) {
       flush(chunk);
       chunk = '';
+      if (size > limit) return undefined;
     }
   }
   chunk += '    ]\n  }\n';
@@ -153,18 +196,9 @@ function renderFiles(model: AuthModel, options: RenderOptions, sharded: boolean)
     tail += `    mappings: {${marker}: ${marker}}\n  }\n`;
   }
   tail += '}\n';
+  if (size + tail.length > limit) return undefined;
   chunks.push(tail);
   return { text: chunks.join(''), shards, hash: digest };
-}
-
-/**
- * `U<hex>` per user line: the first `hexDigits` of its sha256, or all 64 should two lines share a
- * prefix (so short names in the main file, yet never two users under one name).
- */
-function variableNames(lines: string[], hexDigits: number): string[] {
-  const digests = lines.map((l) => createHash('sha256').update(l).digest('hex'));
-  const short = digests.map((d) => `U${d.slice(0, hexDigits)}`);
-  return new Set(short).size === short.length ? short : digests.map((d) => `U${d}`);
 }
 
 /** FNV-1a of the public key, modulo the shard count: stable for a key, whatever else changes. */

@@ -171,6 +171,36 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(stats.sharded).toBeGreaterThan(RUNS / 10);
   }, 600_000);
 
+  it('never parse as a mix of two generations: kubelet delivering between Secret writes cannot bind one generation\'s users under another\'s main file', async () => {
+    const options = { maxFileBytes: 700, shardCount: 3 };
+    const stats = { pairs: 0, mixes: 0, refused: 0, sameAsMain: 0 };
+    await fc.assert(
+      fc.asyncProperty(worldArb, worldArb, fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }), async (a, b, fromA) => {
+        const [ra, rb] = [a, b].map((w) => render(compile(w.rooms, w.members).model, options));
+        if (ra!.shards.length === 0 || rb!.shards.length === 0) return;
+        stats.pairs++;
+        // B's main file with each shard from A or B, as kubelet could show them between two writes.
+        const shards = rb!.shards.map((s, i) => (fromA[i] ? ra!.shards[i]! : s));
+        const worldDir = join(dir, `mix${stats.pairs % 64}`);
+        rmSync(worldDir, { recursive: true, force: true });
+        mkdirSync(worldDir);
+        writeFileSync(join(worldDir, 'auth.conf'), rb!.text);
+        shards.forEach((s, i) => writeFileSync(join(worldDir, shardFileName(i + 1)), s));
+        const parsed = await natsperms.parse(join(worldDir, 'auth.conf'));
+        const mixed = shards.some((s, i) => s !== rb!.shards[i]);
+        if (mixed) stats.mixes++;
+        if (parsed.error) stats.refused++;
+        else stats.sameAsMain++;
+        // It parses only when every file is the main file's own generation.
+        expect(parsed.error === undefined, parsed.error).toBe(!mixed);
+      }),
+      { numRuns: 1500, seed: 11 },
+    );
+    console.log(`mixes: ${JSON.stringify(stats)}`);
+    expect(stats.mixes).toBeGreaterThan(150);
+    expect(stats.sameAsMain).toBeGreaterThan(20);
+  }, 300_000);
+
   it('pass `nats-server -t` (a sample, one process each)', () => {
     const server = binary('nats-server');
     const worlds = fc.sample(worldArb, { numRuns: 100, seed: 7 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, shardOf, LOCKED_USER_KEY } from '../../src/auth/render.js';
+import { render, shardOf, LOCKED_USER_KEY, MIN_USER_LINE_CHARS } from '../../src/auth/render.js';
 import { compile } from '../../src/auth/compile.js';
 import { fromPublic } from 'nkeys.js';
 import { member, newUserKey, room } from '../support/objects.js';
@@ -81,4 +81,11 @@ describe('render of a config larger than one file', () => {
     expect(r.shards).toEqual([]);
     expect(r.text.length).toBeGreaterThan(4000);
   });
+});
+
+it('never writes a user shorter than MIN_USER_LINE_CHARS, which render relies on to skip a file that cannot fit', () => {
+  const { text } = render(compile([], [member('a', 'b', { nkey: K1 })]).model);
+  const lines = text.split('\n');
+  const at = lines.findIndex((l) => l.includes(K1));
+  expect(`${lines[at - 1]}\n${lines[at]}\n`.length).toBeGreaterThanOrEqual(MIN_USER_LINE_CHARS);
 });
