@@ -43,6 +43,7 @@ export class Controller {
   private readonly authSecret: Reflector<KubeObject>;
   private readonly pods: Reflector<KubeObject>;
   private leading = false;
+  private inputVersion = 0;
   private resyncTimer?: NodeJS.Timeout;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -50,21 +51,32 @@ export class Controller {
     const enqueue = () => {
       if (this.leading) this.queue.add(CLUSTER_KEY);
     };
-    const reflector = (name: string, path: string, selectors: { labelSelector?: string; fieldSelector?: string } = {}, isRelevantUpdate?: (a: KubeObject, b: KubeObject) => boolean) =>
+    // Inputs of the config: their changes invalidate the reconciler's last compile.
+    const inputChanged = () => {
+      this.inputVersion++;
+      enqueue();
+    };
+    const reflector = (
+      name: string,
+      path: string,
+      selectors: { labelSelector?: string; fieldSelector?: string } = {},
+      isRelevantUpdate?: (a: KubeObject, b: KubeObject) => boolean,
+      onChange = enqueue,
+    ) =>
       new Reflector<KubeObject>(client, {
         name,
         path,
         ...selectors,
         ...(isRelevantUpdate && { isRelevantUpdate }),
-        onChange: enqueue,
+        onChange,
         log,
         onError: () => metrics.watchErrors.inc({ resource: name }),
         ...deps.reflectorTuning,
       });
     const namespaces: (string | undefined)[] = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
-    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns), {}, specChanged));
-    this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged));
-    this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }));
+    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns), {}, specChanged, inputChanged));
+    this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged, inputChanged));
+    this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
     this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` });
     this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector });
 
@@ -72,6 +84,7 @@ export class Controller {
     this.all = all;
     const caches: Caches = {
       synced: () => all().every((r) => r.synced),
+      inputVersion: () => this.inputVersion,
       rooms: () => this.rooms.flatMap((r) => r.list()) as unknown as Room[],
       members: () => this.members.flatMap((r) => r.list()) as unknown as Member[],
       credentials: () => this.credentials.flatMap((r) => r.list()) as SecretObject[],
@@ -130,6 +143,7 @@ export class Controller {
 
   stopLeading(): void {
     this.leading = false;
+    this.reconciler.statusWriter.clear();
     this.deps.metrics.leader.set(0);
   }
 

@@ -20,6 +20,7 @@ export function createMetrics() {
     rooms: new Gauge({ name: 'nats_rooms_rooms', help: 'Rooms by verdict.', labelNames: ['verdict'], registers: [registry] }),
     rejected: new Gauge({ name: 'nats_rooms_rejected_objects', help: 'Rooms and Members left out of the config, by reason.', labelNames: ['kind', 'reason'], registers: [registry] }),
     statusWrites: new Counter({ name: 'nats_rooms_status_writes_total', help: 'Status subresource updates.', labelNames: ['kind'], registers: [registry] }),
+    statusWritesPending: new Gauge({ name: 'nats_rooms_status_writes_pending', help: 'Statuses waiting to be written (or being written).', registers: [registry] }),
     reloads: new Counter({ name: 'nats_rooms_server_reloads_total', help: 'Reloads asked of NATS servers, by server and result: applied (a new config took effect), unchanged (the file was not delivered yet), refused.', labelNames: ['server', 'result'], registers: [registry] }),
     rolloutSeconds: new Histogram({ name: 'nats_rooms_rollout_duration_seconds', help: 'Time from a new config to every server enforcing it.', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120], registers: [registry] }),
     degraded: new Gauge({ name: 'nats_rooms_rollout_degraded', help: '1 while a rollout is stopped on a server that does not confirm.', registers: [registry] }),

@@ -6,11 +6,12 @@ import { render, shardFileName, type Rendered } from '../auth/render.js';
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { applyCredentials, forEachLimited, planCredentials, type SecretObject } from './credentials.js';
+import { applyCredentials, forEachLimited, planCredentials, type CredentialsOutcome, type SecretObject } from './credentials.js';
 import type { EventRecorder } from './events.js';
 import { CONTENT_TYPE, KubeError, paths, type KubeClient, type KubeObject } from './kube.js';
 import type { Metrics } from './metrics.js';
 import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
+import { StatusWriter, type StatusPlural } from './statusWriter.js';
 import type { RunResult } from './workQueue.js';
 
 export const CONFIG_HASH_ANNOTATION = 'natsrooms.io/config-hash';
@@ -20,6 +21,8 @@ const STATUS_WRITE_CONCURRENCY = 32;
 
 export interface Caches {
   synced(): boolean;
+  /** Grows whenever an input of the config changes (a Room's or Member's spec, a credentials Secret). */
+  inputVersion(): number;
   rooms(): Room[];
   members(): Member[];
   credentials(): SecretObject[];
@@ -37,6 +40,12 @@ export interface RolloutResult {
 /** Makes every NATS server enforce a config generation (see src/reload/). */
 export interface Rollout {
   ensure(generation: Rendered, pods: KubeObject[]): Promise<RolloutResult>;
+}
+
+interface Prepared {
+  compiled: Compiled;
+  rendered: Rendered;
+  credentials: CredentialsOutcome;
 }
 
 export interface ReconcilerDeps {
@@ -58,13 +67,20 @@ export class Reconciler {
   private enforced = new Map<string, string>();
   /** How many shard Secrets the last write left (unknown after a start). */
   private shardCount?: number;
+  /** Per rejected object, the reason its last Warning Event gave. */
+  private readonly rejectionReported = new Map<string, string>();
+  /** The last prepare(), with the input version it was made from. */
+  private prepared?: Prepared & { inputs: number };
   /** Per shard index, the base64 content its Secret holds, as last written or read. */
   private readonly shardContents = new Map<number, string>();
   private shardsReadAt = 0;
   private readonly compileOptions: CompileOptions;
 
+  readonly statusWriter: StatusWriter;
+
   constructor(private readonly deps: ReconcilerDeps) {
     const { config } = deps;
+    this.statusWriter = new StatusWriter({ client: deps.client, log: deps.log, metrics: deps.metrics, fieldManager: FIELD_MANAGER, concurrency: STATUS_WRITE_CONCURRENCY });
     this.compileOptions = {
       account: config.account,
       extraSubjectRoots: config.extraSubjectRoots,
@@ -83,20 +99,9 @@ export class Reconciler {
     const rooms = caches.rooms().filter(live);
     const members = caches.members().filter(live);
 
-    const plan = planCredentials(members, caches.credentials(), config.clientUrl);
-    const credentials = await applyCredentials(this.deps.client, plan, config.clientUrl);
-
-    const compileStart = performance.now();
-    const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
-    const rendered = render(compiled.model, {
-      ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
-      maxFileBytes: config.maxSecretBytes,
-      shardCount: config.authShards,
-    });
-    metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
+    const { compiled, rendered, credentials } = await this.prepare(rooms, members);
     const bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
     metrics.configBytes.set(bytes);
-
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
     const tooLarge = this.tooLarge(rendered);
@@ -120,7 +125,7 @@ export class Reconciler {
       }
     }
 
-    await this.writeStatuses(rooms, members, compiled, outcome);
+    this.writeStatuses(rooms, members, compiled, outcome);
     this.recordVerdictMetrics(compiled);
     log.info('reconciled', {
       configHash: rendered.hash.slice(0, 12),
@@ -133,6 +138,29 @@ export class Reconciler {
     // New credentials Secrets come back through the watch; look again soon in case that is slow.
     if (credentials.problems.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 30_000);
     return requeueAfterMs === undefined ? {} : { requeueAfterMs };
+  }
+
+  /**
+   * Credentials, compile and render; reused while no input changed since (a reconcile that only polls
+   * a rollout in progress does not compile 10,000 members again).
+   */
+  private async prepare(rooms: Room[], members: Member[]): Promise<Prepared> {
+    const { caches, config, metrics } = this.deps;
+    const inputs = caches.inputVersion();
+    if (this.prepared?.inputs === inputs) return { ...this.prepared, credentials: { ...this.prepared.credentials, changed: 0 } };
+    const plan = planCredentials(members, caches.credentials(), config.clientUrl);
+    const credentials = await applyCredentials(this.deps.client, plan, config.clientUrl);
+    const compileStart = performance.now();
+    const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
+    const rendered = render(compiled.model, {
+      ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
+      maxFileBytes: config.maxSecretBytes,
+      shardCount: config.authShards,
+    });
+    metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
+    // Credentials that could not be written are retried by the next reconcile, so nothing is kept.
+    this.prepared = credentials.problems.size === 0 ? { inputs, compiled, rendered, credentials } : undefined;
+    return { compiled, rendered, credentials };
   }
 
   /** Why the rendered config cannot be written, if it cannot. */
@@ -224,12 +252,12 @@ export class Reconciler {
     return { state: 'RollingOut', message: outcome.message };
   }
 
-  private async writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, outcome: RolloutResult | undefined): Promise<void> {
+  /** Hands every status that differs from the object's to the background writer. */
+  private writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, outcome: RolloutResult | undefined): void {
     const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
     const current = fingerprints(compiled);
     // Per room, the first member granted it whose permissions are not enforced yet.
     const roomPending = new Map<string, Enforcement>();
-    const writes: (() => Promise<void>)[] = [];
     for (const member of members) {
       const key = keyOf(member.metadata);
       const result = compiled.members.get(key)!;
@@ -238,11 +266,8 @@ export class Reconciler {
         for (const r of result.rooms) if (r.granted && !roomPending.has(`${r.namespace}/${r.room}`)) roomPending.set(`${r.namespace}/${r.room}`, enforcement);
       }
       const status = memberStatus(member, result, enforcement, now);
-      if (!sameStatus(status, member.status)) writes.push(() => this.writeStatus('members', member, status));
-      const previous = member.status?.conditions?.find((c) => c.type === 'Accepted');
-      if (!result.accepted && (previous?.status !== 'False' || previous.reason !== result.reason)) {
-        void this.deps.events.record(asObject(member, 'Member'), 'Warning', result.reason, result.message);
-      }
+      this.wantStatus('members', member, status);
+      this.rejectionEvent(member, 'Member', result);
     }
     for (const room of rooms) {
       const key = keyOf(room.metadata);
@@ -250,33 +275,34 @@ export class Reconciler {
       // A room is ready when every member granted it enforces its permissions.
       const enforcement: Enforcement = roomPending.get(key) ?? (outcome ? { state: 'Enforced' } : NOT_VERIFIED);
       const status = roomStatus(room, result, enforcement, now);
-      if (!sameStatus(status, room.status)) writes.push(() => this.writeStatus('rooms', room, status));
-      const previous = room.status?.conditions?.find((c) => c.type === 'Accepted');
-      if (!result.accepted && (previous?.status !== 'False' || previous.reason !== result.reason)) {
-        void this.deps.events.record(asObject(room, 'Room'), 'Warning', result.reason, result.message);
-      }
+      this.wantStatus('rooms', room, status);
+      this.rejectionEvent(room, 'Room', result);
     }
-    await forEachLimited(writes, STATUS_WRITE_CONCURRENCY, (w) => w());
+    // Forget objects that are gone.
+    if (this.rejectionReported.size > 0) {
+      const present = new Set([...members.map((m) => `Member/${keyOf(m.metadata)}`), ...rooms.map((r) => `Room/${keyOf(r.metadata)}`)]);
+      for (const key of this.rejectionReported.keys()) if (!present.has(key)) this.rejectionReported.delete(key);
+    }
   }
 
-  private async writeStatus(plural: 'rooms' | 'members', obj: Room | Member, status: object): Promise<void> {
-    const { namespace, name } = obj.metadata;
-    const base = plural === 'rooms' ? paths.rooms(namespace) : paths.members(namespace);
-    // A merge patch of the whole status (the operator owns it), with null for fields that went away;
-    // cheaper for the API server than server-side apply when a burst rewrites a thousand statuses.
-    const patch: Record<string, unknown> = Object.fromEntries(Object.keys(obj.status ?? {}).map((k) => [k, null]));
-    Object.assign(patch, status);
-    try {
-      await this.deps.client.request('PATCH', `${base}/${name}/status`, {
-        query: { fieldManager: FIELD_MANAGER },
-        contentType: CONTENT_TYPE.mergePatch,
-        body: { status: patch },
-      });
-      this.deps.metrics.statusWrites.inc({ kind: plural === 'rooms' ? 'Room' : 'Member' });
-    } catch (e) {
-      // Deleted meanwhile, or a conflict: the next reconcile sees the new state.
-      this.deps.log.warn('status write failed', { object: `${plural}/${namespace}/${name}`, error: e });
+  /** A Warning Event when an object is rejected, or rejected for a new reason (once, even while its status is not written yet). */
+  private rejectionEvent(obj: Room | Member, kind: 'Room' | 'Member', result: { accepted: boolean; reason: string; message: string }): void {
+    const key = `${kind}/${keyOf(obj.metadata)}`;
+    if (result.accepted) {
+      this.rejectionReported.delete(key);
+      return;
     }
+    const previous = obj.status?.conditions?.find((c) => c.type === 'Accepted');
+    const alreadyShown = previous?.status === 'False' && previous.reason === result.reason;
+    if (alreadyShown || this.rejectionReported.get(key) === result.reason) return;
+    this.rejectionReported.set(key, result.reason);
+    void this.deps.events.record(asObject(obj, kind), 'Warning', result.reason, result.message);
+  }
+
+  private wantStatus(plural: StatusPlural, obj: Room | Member, status: object): void {
+    const { namespace, name } = obj.metadata;
+    const same = sameStatus(status, obj.status);
+    this.statusWriter.set(`${plural}/${namespace}/${name}`, same ? undefined : { plural, namespace, name, status, dropped: Object.keys(obj.status ?? {}) });
   }
 
   private recordVerdictMetrics(compiled: Compiled): void {

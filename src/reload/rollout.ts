@@ -100,6 +100,7 @@ export class ServerRollout implements Rollout {
     if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
     // back to the queue (which would mean writing RollingOut statuses for a blink).
+    let halfDelivered = false;
     for (let pause = 100; ; pause *= 2) {
       if (strategy === 'reload') {
         const refused = await system.reload(conn);
@@ -109,11 +110,9 @@ export class ServerRollout implements Rollout {
         if (refused) {
           // A sharded config lives in several Secrets, and kubelet may deliver them across two syncs:
           // a half-delivered generation does not parse (see render.ts). Give it the server's time.
-          if (generation.shards.length > 0) {
-            log.info('server refused a half-delivered sharded config; waiting', { server: name, generation: short, refusal: refused });
-            return this.wait(name, generation.hash, 'to receive every shard of', now);
-          }
-          return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+          if (generation.shards.length === 0) return this.degraded(`server ${name} refused the config of generation ${short}: ${refused}`);
+          log.info('server refused a half-delivered sharded config; waiting', { server: name, generation: short, refusal: refused });
+          halfDelivered = true;
         }
         now = after;
       } else {
@@ -127,7 +126,8 @@ export class ServerRollout implements Rollout {
       if (pause > 800) break;
       await new Promise((r) => setTimeout(r, pause));
     }
-    return this.wait(name, generation.hash, strategy === 'restart' ? 'to restart with' : 'to receive', now);
+    const what = strategy === 'restart' ? 'to restart with' : halfDelivered ? 'to receive every shard of' : 'to receive';
+    return this.wait(name, generation.hash, what, now);
   }
 
   /** RollingOut while a server may still catch up; Degraded once it had its time. */

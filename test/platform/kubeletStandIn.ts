@@ -94,6 +94,8 @@ interface PodRecord {
   stats: PodStats;
   timer?: NodeJS.Timeout;
   chain: Promise<void>;
+  /** A sync waiting for the one running (see sync()). */
+  queuedSync?: Promise<void>;
   container?: ContainerState;
   probeReady: boolean;
   /** Bumped on every container start/exit, so a probe begun before one cannot overwrite its result. */
@@ -295,7 +297,11 @@ export class KubeletStandIn {
   private sync(record: PodRecord): Promise<void> {
     clearTimeout(record.timer);
     record.timer = undefined;
-    return this.serialize(record, async () => {
+    // Like kubelet's pod workers, at most one sync waits behind the running one: it has not read
+    // anything yet, so it covers every trigger that comes while it waits.
+    if (record.queuedSync) return record.queuedSync;
+    const queued = this.serialize(record, async () => {
+      record.queuedSync = undefined;
       if (this.stopped || !record.pod) return;
       let changed = false;
       for (const mount of mountsOf(record.pod, record.rootDir)) {
@@ -309,20 +315,27 @@ export class KubeletStandIn {
       }
       this.notify();
     });
+    record.queuedSync = queued;
+    return queued;
   }
 
   /** The files of a mount from the current Secrets; undefined when a required Secret is missing. */
   private async payloadOf(mount: Mount, fresh: boolean): Promise<Map<string, Buffer> | undefined> {
     const payload = new Map<string, Buffer>();
-    for (const source of mount.sources) {
-      let secret: V1Secret | undefined;
-      try {
-        secret = await this.core.readNamespacedSecret({ name: source.name, namespace: this.namespace });
-      } catch (e) {
-        if (statusOf(e) === 404) secret = undefined;
-        else if (fresh) throw e;
-        else secret = this.secrets.get(source.name); // API server unreachable: what the watch saw last
-      }
+    // Every source read at once (a projected volume of many Secrets would otherwise add up their reads).
+    const secrets = await Promise.all(
+      mount.sources.map(async (source): Promise<V1Secret | undefined> => {
+        try {
+          return await this.core.readNamespacedSecret({ name: source.name, namespace: this.namespace });
+        } catch (e) {
+          if (statusOf(e) === 404) return undefined;
+          if (fresh) throw e;
+          return this.secrets.get(source.name); // API server unreachable: what the watch saw last
+        }
+      }),
+    );
+    for (const [i, source] of mount.sources.entries()) {
+      const secret = secrets[i];
       if (!secret) {
         if (source.optional) continue;
         return undefined;
