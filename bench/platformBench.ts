@@ -154,15 +154,19 @@ export async function benchPropagation10k(): Promise<void> {
 
     const resultsBefore = await reloadResults(r.operator);
     const enforced: number[] = [];
+    /** From the apply to the kubelet stand-in's last delivery to the first server's pod. */
+    const delivered: number[] = [];
     for (let i = 0; i < 20; i++) {
       // A different member each time gains room r1: every change is a new config.
       const n = (i * 997) % count;
       const rooms = [{ room: 'r0', access: 'PublishSubscribe' as const }, { room: 'r1', access: 'Subscribe' as const }];
       const before = await generationOf(r.servers[0]!);
       const t = performance.now();
+      const wallClock = Date.now();
       await r.kube.apply(member(NS, `m${n}`, { nkey: keyWithoutSeed(`bench ${n}`), rooms }));
       await untilEnforced(r, before, 60_000);
       enforced.push(performance.now() - t);
+      delivered.push((r.nats.standIn.stats(r.nats.podNames[0]!).lastDeliveryAt ?? NaN) - wallClock);
     }
     const resultsAfter = await reloadResults(r.operator);
     await measureRawReloads();
@@ -182,6 +186,7 @@ export async function benchPropagation10k(): Promise<void> {
       enforcedOnAllServers: p,
       medianOverRawSum: +(p.medianMs / rawSum).toFixed(2),
       p99OverRawSum: +(p.p99Ms / rawSum).toFixed(2),
+      firstPodDeliveredMs: stats(delivered),
       // The operator's reload requests during the changes: "unchanged" and "refused" ones are waste.
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
       goal: 'propagation <= 1.5 x the sum of raw reloads',

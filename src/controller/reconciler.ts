@@ -46,6 +46,8 @@ interface Prepared {
   compiled: Compiled;
   rendered: Rendered;
   credentials: CredentialsOutcome;
+  /** Per member, what its entry in the config amounts to (see fingerprints()). */
+  fingerprints: Map<string, string>;
 }
 
 export interface ReconcilerDeps {
@@ -99,11 +101,13 @@ export class Reconciler {
     const rooms = caches.rooms().filter(live);
     const members = caches.members().filter(live);
 
-    const { compiled, rendered, credentials } = await this.prepare(rooms, members);
+    const { compiled, rendered, credentials, fingerprints } = await this.prepare(rooms, members);
+    const prepared = performance.now();
     const bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
     metrics.configBytes.set(bytes);
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
+    let written = prepared;
     const tooLarge = this.tooLarge(rendered);
     if (tooLarge) {
       outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
@@ -113,11 +117,12 @@ export class Reconciler {
       await this.applyShards(rendered.shards);
       await this.applySecret(rendered);
       await this.deleteStaleShards(rendered.shards.length);
+      written = performance.now();
       if (this.deps.rollout) {
         outcome = await this.deps.rollout.ensure(rendered, caches.pods());
         requeueAfterMs = outcome.retryAfterMs;
         metrics.degraded.set(outcome.state === 'Degraded' ? 1 : 0);
-        if (outcome.state === 'Enforced') this.enforced = fingerprints(compiled);
+        if (outcome.state === 'Enforced') this.enforced = fingerprints;
         if (outcome.state === 'Degraded') {
           const secret = caches.authSecret();
           if (secret) void this.deps.events.record({ ...secret, apiVersion: 'v1', kind: 'Secret' }, 'Warning', 'RolloutDegraded', outcome.message);
@@ -125,7 +130,8 @@ export class Reconciler {
       }
     }
 
-    this.writeStatuses(rooms, members, compiled, outcome);
+    const rolledOut = performance.now();
+    this.writeStatuses(rooms, members, compiled, fingerprints, outcome);
     this.recordVerdictMetrics(compiled);
     log.info('reconciled', {
       configHash: rendered.hash.slice(0, 12),
@@ -134,6 +140,8 @@ export class Reconciler {
       credentialsChanged: credentials.changed,
       rollout: outcome?.state ?? 'none',
       ms: Math.round(performance.now() - started),
+      // Where the time went: credentials, compile and render; Secret writes; rollout; statuses.
+      phasesMs: [prepared - started, written - prepared, rolledOut - written, performance.now() - rolledOut].map(Math.round),
     });
     // New credentials Secrets come back through the watch; look again soon in case that is slow.
     if (credentials.problems.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 30_000);
@@ -159,8 +167,9 @@ export class Reconciler {
     });
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
     // Credentials that could not be written are retried by the next reconcile, so nothing is kept.
-    this.prepared = credentials.problems.size === 0 ? { inputs, compiled, rendered, credentials } : undefined;
-    return { compiled, rendered, credentials };
+    const prepared = { compiled, rendered, credentials, fingerprints: fingerprints(compiled) };
+    this.prepared = credentials.problems.size === 0 ? { inputs, ...prepared } : undefined;
+    return prepared;
   }
 
   /** Why the rendered config cannot be written, if it cannot. */
@@ -253,9 +262,8 @@ export class Reconciler {
   }
 
   /** Hands every status that differs from the object's to the background writer. */
-  private writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, outcome: RolloutResult | undefined): void {
+  private writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, current: Map<string, string>, outcome: RolloutResult | undefined): void {
     const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    const current = fingerprints(compiled);
     // Per room, the first member granted it whose permissions are not enforced yet.
     const roomPending = new Map<string, Enforcement>();
     for (const member of members) {

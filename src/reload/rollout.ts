@@ -101,8 +101,10 @@ export class ServerRollout implements Rollout {
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
     // back to the queue (which would mean writing RollingOut statuses for a blink).
     let halfDelivered = false;
+    let reloads = 0;
     for (let pause = 100; ; pause *= 2) {
       if (strategy === 'reload') {
+        reloads++;
         const refused = await system.reload(conn);
         const after = refused ? now : await system.generation(conn);
         // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
@@ -119,7 +121,7 @@ export class ServerRollout implements Rollout {
         now = await system.generation(conn);
       }
       if (now === generation.hash) {
-        log.info('server enforces generation', { server: name, generation: short });
+        log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: Date.now() - (this.started?.at ?? Date.now()) });
         this.waiting.delete(name);
         return undefined;
       }

@@ -57,4 +57,16 @@ describe('sameStatus', () => {
     expect(sameStatus({ a: 1, b: [{ x: 1, y: undefined }] }, { b: [{ x: 1 }], a: 1 })).toBe(true);
     expect(sameStatus({ a: 1 }, { a: 2 })).toBe(false);
   });
+
+  it('tells apart what JSON tells apart: missing and extra keys, arrays and objects, order in arrays, types', () => {
+    expect(sameStatus({ a: 1 }, { a: 1, b: 2 })).toBe(false);
+    expect(sameStatus({ a: 1, b: 2 }, { a: 1 })).toBe(false);
+    expect(sameStatus({ a: 1, b: undefined }, { a: 1, c: undefined })).toBe(true);
+    expect(sameStatus([1, 2], [2, 1])).toBe(false);
+    expect(sameStatus([1], { 0: 1 })).toBe(false);
+    expect(sameStatus({ a: '1' }, { a: 1 })).toBe(false);
+    expect(sameStatus({ a: null }, { a: {} })).toBe(false);
+    expect(sameStatus(undefined, {})).toBe(false);
+    expect(sameStatus({ a: [{ b: [true] }] }, { a: [{ b: [true] }] })).toBe(true);
+  });
 });
