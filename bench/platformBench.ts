@@ -78,9 +78,13 @@ async function untilEnforced(r: Rig, before: string | undefined, timeoutMs: numb
   try {
     await waitFor('every server to enforce the change', async () => {
       const gens = await Promise.all(r.servers.map(generationOf));
+      last = { before, servers: gens };
+      if (gens[0] === before || gens.some((g) => g !== gens[0])) return undefined;
+      // Every server moved to one new generation: it must be the Secret's (read only now, to keep the
+      // polling off the API server the operator is writing to).
       const hash = (await r.kube.secret(NATS, 'nats-rooms-auth'))?.metadata.annotations?.['natsrooms.io/config-hash'];
       last = { before, secret: hash, servers: gens };
-      return hash && hash !== before && gens.every((g) => g === hash) ? true : undefined;
+      return hash === gens[0] ? true : undefined;
     }, timeoutMs, 5);
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`);

@@ -113,9 +113,9 @@ export class Reconciler {
       outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
       log.error('config too large; not written', { bytes, shards: rendered.shards.length });
     } else {
-      // Shards first: the main file that includes them (and carries the generation marker) last.
-      await this.applyShards(rendered.shards);
-      await this.applySecret(rendered);
+      // Main file and shards at once: kubelet may deliver them in any order, and a mix of two
+      // generations does not parse (see render.ts), so no order is safer than another.
+      await Promise.all([this.applyShards(rendered.shards), this.applySecret(rendered)]);
       await this.deleteStaleShards(rendered.shards.length);
       written = performance.now();
       if (this.deps.rollout) {

@@ -49,9 +49,11 @@ export class ServerRollout implements Rollout {
     if (pods.length === 0) {
       return this.degraded(`no NATS server pods match ${this.o.config.natsSelector} in namespace ${this.o.config.natsNamespace}`);
     }
-    // Poke every pod up front: while the first servers reload, kubelet delivers to the rest.
+    // Poke every pod up front: while the first servers reload, kubelet delivers to the rest. The
+    // moment kubelet needs is counted from when the pokes were sent.
+    const sent = Date.now();
     const poked = await Promise.all(pods.map((pod) => this.poke(pod, generation.hash)));
-    if (poked.some(Boolean)) this.pokedAt = Date.now();
+    if (poked.some(Boolean)) this.pokedAt = sent;
     for (const pod of pods) {
       const name = pod.metadata.name;
       const url = clientUrl(pod);

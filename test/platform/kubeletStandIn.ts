@@ -15,9 +15,10 @@
 // - When updates arrive. The first mount happens before the container starts (mountPod). Later, a
 //   Secret change reaches each pod after `delayMs` (+ up to `jitterMs`), like kubelet's periodic pod sync
 //   (60-90 s in a real cluster; 0 for fast tests); an update of a pod's annotations makes that pod sync
-//   at once, as kubelet syncs a pod whenever the pod object changes. A sync reads the Secret afresh from
-//   the API server (falling back to the watch cache when the API server is down), so a pod annotated
-//   after a Secret write always gets that write.
+//   at once, as kubelet syncs a pod whenever the pod object changes. A sync for a pod update reads the
+//   Secrets afresh from the API server (falling back to the watch cache when the API server is down),
+//   so a pod annotated after a Secret write always gets that write; a sync for a Secret change takes
+//   them from the watch that brought the change. At most one sync waits behind the running one.
 // - Pod status, as kubelet's status manager writes it through the status subresource: phase, podIP
 //   127.0.0.1, the standard conditions and the container status, with Ready driven by the container's
 //   readinessProbe (httpGet on the pod IP and the named port) every `probePeriodMs`. The process itself
@@ -95,7 +96,7 @@ interface PodRecord {
   timer?: NodeJS.Timeout;
   chain: Promise<void>;
   /** A sync waiting for the one running (see sync()). */
-  queuedSync?: Promise<void>;
+  queuedSync?: { from: 'api' | 'watch'; done: Promise<void> };
   container?: ContainerState;
   probeReady: boolean;
   /** Bumped on every container start/exit, so a probe begun before one cannot overwrite its result. */
@@ -281,7 +282,7 @@ export class KubeletStandIn {
       const delay = this.delayMs + (this.jitterMs > 0 ? randomInt(this.jitterMs + 1) : 0);
       record.timer = setTimeout(() => {
         record.timer = undefined;
-        void this.sync(record);
+        void this.sync(record, 'watch');
       }, delay);
     }
   }
@@ -291,21 +292,29 @@ export class KubeletStandIn {
     if (!record || type === 'DELETED') return;
     record.pod = pod;
     const annotationsChanged = type === 'MODIFIED' && JSON.stringify(pod.metadata?.annotations ?? {}) !== JSON.stringify(old?.metadata?.annotations ?? {});
-    if (annotationsChanged && record.stats.mounted) void this.sync(record);
+    if (annotationsChanged && record.stats.mounted) void this.sync(record, 'api');
   }
 
-  private sync(record: PodRecord): Promise<void> {
+  /**
+   * `from`: 'api' reads every Secret afresh (a pod update: whatever was written before it is seen);
+   * 'watch' takes them from the watch (a Secret change: the event brought the content).
+   */
+  private sync(record: PodRecord, from: 'api' | 'watch'): Promise<void> {
     clearTimeout(record.timer);
     record.timer = undefined;
     // Like kubelet's pod workers, at most one sync waits behind the running one: it has not read
-    // anything yet, so it covers every trigger that comes while it waits.
-    if (record.queuedSync) return record.queuedSync;
-    const queued = this.serialize(record, async () => {
+    // anything yet, so it covers every trigger that comes while it waits (reading afresh if any asks).
+    if (record.queuedSync) {
+      if (from === 'api') record.queuedSync.from = 'api';
+      return record.queuedSync.done;
+    }
+    const queued: { from: 'api' | 'watch'; done: Promise<void> } = { from, done: Promise.resolve() };
+    queued.done = this.serialize(record, async () => {
       record.queuedSync = undefined;
       if (this.stopped || !record.pod) return;
       let changed = false;
       for (const mount of mountsOf(record.pod, record.rootDir)) {
-        const data = await this.payloadOf(mount, false);
+        const data = queued.from === 'api' ? await this.payloadOf(mount, false) : this.payloadFromWatch(mount);
         if (data && this.write(record, mount, data)) changed = true;
       }
       record.stats.syncs++;
@@ -316,12 +325,16 @@ export class KubeletStandIn {
       this.notify();
     });
     record.queuedSync = queued;
-    return queued;
+    return queued.done;
+  }
+
+  /** The files of a mount from the Secrets as the watch last saw them. */
+  private payloadFromWatch(mount: Mount): Map<string, Buffer> | undefined {
+    return payloadOfSecrets(mount, mount.sources.map((s) => this.secrets.get(s.name)));
   }
 
   /** The files of a mount from the current Secrets; undefined when a required Secret is missing. */
   private async payloadOf(mount: Mount, fresh: boolean): Promise<Map<string, Buffer> | undefined> {
-    const payload = new Map<string, Buffer>();
     // Every source read at once (a projected volume of many Secrets would otherwise add up their reads).
     const secrets = await Promise.all(
       mount.sources.map(async (source): Promise<V1Secret | undefined> => {
@@ -334,24 +347,7 @@ export class KubeletStandIn {
         }
       }),
     );
-    for (const [i, source] of mount.sources.entries()) {
-      const secret = secrets[i];
-      if (!secret) {
-        if (source.optional) continue;
-        return undefined;
-      }
-      const data = secret.data ?? {};
-      const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
-      for (const { key, path } of items) {
-        const value = data[key];
-        if (value === undefined) {
-          if (source.optional) continue;
-          return undefined;
-        }
-        payload.set(path, Buffer.from(value, 'base64'));
-      }
-    }
-    return payload;
+    return payloadOfSecrets(mount, secrets);
   }
 
   /** kubelet's AtomicWriter.Write: returns whether anything changed. */
@@ -593,6 +589,29 @@ type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 interface Named {
   metadata?: { name?: string; resourceVersion?: string };
+}
+
+/** The files of a mount from its Secrets (in source order); undefined when a required one is missing. */
+function payloadOfSecrets(mount: Mount, secrets: (V1Secret | undefined)[]): Map<string, Buffer> | undefined {
+  const payload = new Map<string, Buffer>();
+  for (const [i, source] of mount.sources.entries()) {
+    const secret = secrets[i];
+    if (!secret) {
+      if (source.optional) continue;
+      return undefined;
+    }
+    const data = secret.data ?? {};
+    const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    for (const { key, path } of items) {
+      const value = data[key];
+      if (value === undefined) {
+        if (source.optional) continue;
+        return undefined;
+      }
+      payload.set(path, Buffer.from(value, 'base64'));
+    }
+  }
+  return payload;
 }
 
 /**
