@@ -14,6 +14,8 @@ import type { Rollout, RolloutResult } from '../controller/reconciler.js';
 import type { NatsSystem } from './natsSystem.js';
 
 export const POKE_ANNOTATION = 'natsrooms.io/config-hash';
+/** Changes with every poke, so that a pod can be poked again for the same hash. */
+export const POKED_AT_ANNOTATION = 'natsrooms.io/poked-at';
 /** Kubelet needs a moment after a pod update to refresh its volumes; reloading sooner reads the old file. */
 const FIRST_RELOAD_AFTER_POKE_MS = 100;
 
@@ -130,6 +132,8 @@ export class ServerRollout implements Rollout {
       if (pause > 800) break;
       await new Promise((r) => setTimeout(r, pause));
     }
+    // Still the old files: have kubelet sync the pod once more before handing the wait to the queue.
+    if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = Date.now();
     const what = strategy === 'restart' ? 'to restart with' : halfDelivered ? 'to receive every shard of' : 'to receive';
     return this.wait(name, generation.hash, what, now);
   }
@@ -149,12 +153,16 @@ export class ServerRollout implements Rollout {
     return { state: 'RollingOut', message: `waiting for server ${name} ${what} generation ${hash.slice(0, 12)}`, retryAfterMs: Math.min(2000, 25 * 2 ** Math.min(wait.polls, 7)) };
   }
 
-  /** Annotates the pod, which makes kubelet refresh its Secret volume now; true if it did. */
-  private async poke(pod: Pod, hash: string): Promise<boolean> {
-    if (!this.o.config.pokePods || pod.metadata.annotations?.[POKE_ANNOTATION] === hash) return false;
+  /**
+   * Annotates the pod, which makes kubelet refresh its Secret volume now; true if it did. `again`:
+   * the pod already carries the hash, yet its server still reads the old files (kubelet's sync read
+   * its Secret cache before the write reached it), so the pod is changed once more.
+   */
+  private async poke(pod: Pod, hash: string, again = false): Promise<boolean> {
+    if (!this.o.config.pokePods || (!again && pod.metadata.annotations?.[POKE_ANNOTATION] === hash)) return false;
     await this.o.client.request('PATCH', `${paths.pods(pod.metadata.namespace!)}/${pod.metadata.name}`, {
       contentType: CONTENT_TYPE.mergePatch,
-      body: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } },
+      body: { metadata: { annotations: { [POKE_ANNOTATION]: hash, [POKED_AT_ANNOTATION]: new Date().toISOString() } } },
     });
     return true;
   }

@@ -15,10 +15,10 @@
 // - When updates arrive. The first mount happens before the container starts (mountPod). Later, a
 //   Secret change reaches each pod after `delayMs` (+ up to `jitterMs`), like kubelet's periodic pod sync
 //   (60-90 s in a real cluster; 0 for fast tests); an update of a pod's annotations makes that pod sync
-//   at once, as kubelet syncs a pod whenever the pod object changes. A sync for a pod update reads the
-//   Secrets afresh from the API server (falling back to the watch cache when the API server is down),
-//   so a pod annotated after a Secret write always gets that write; a sync for a Secret change takes
-//   them from the watch that brought the change. At most one sync waits behind the running one.
+//   at once, as kubelet syncs a pod whenever the pod object changes. A sync takes the Secrets as its
+//   watch last saw them, like kubelet's watch-based Secret manager (its default): a pod annotated right
+//   after a Secret write gets the previous content should the Secret's watch event come later than the
+//   pod's. At most one sync waits behind the running one.
 // - Pod status, as kubelet's status manager writes it through the status subresource: phase, podIP
 //   127.0.0.1, the standard conditions and the container status, with Ready driven by the container's
 //   readinessProbe (httpGet on the pod IP and the named port) every `probePeriodMs`. The process itself
@@ -96,7 +96,7 @@ interface PodRecord {
   timer?: NodeJS.Timeout;
   chain: Promise<void>;
   /** A sync waiting for the one running (see sync()). */
-  queuedSync?: { from: 'api' | 'watch'; done: Promise<void> };
+  queuedSync?: Promise<void>;
   container?: ContainerState;
   probeReady: boolean;
   /** Bumped on every container start/exit, so a probe begun before one cannot overwrite its result. */
@@ -111,6 +111,11 @@ interface PodRecord {
 export class KubeletStandIn {
   /** Mutable: tests and the sandbox may change it; timers already set keep their delay. */
   delayMs: number;
+  /**
+   * How late Secret watch events arrive (mutable, default 0): a pod synced meanwhile, even for an
+   * update of the pod, gets the Secrets as they were, as from a kubelet whose watch lags behind.
+   */
+  watchLagMs = 0;
   jitterMs: number;
   readonly namespace: string;
   readonly nodeName: string;
@@ -136,6 +141,7 @@ export class KubeletStandIn {
       {},
       async () => await this.core.listNamespacedSecret({ namespace: ns }),
       (type, secret, old) => this.onSecret(type, secret, old),
+      () => this.watchLagMs,
     );
     const fieldSelector = `spec.nodeName=${this.nodeName}`;
     this.podWatch = new Reflector<V1Pod>(
@@ -179,7 +185,7 @@ export class KubeletStandIn {
     await this.serialize(record, async () => {
       const mounts = mountsOf(record.pod!, record.rootDir);
       for (const mount of mounts) {
-        const data = await waitFor(`the Secrets of pod ${name} (${mount.sources.map((s) => s.name).join(', ')})`, () => this.payloadOf(mount, true), timeoutMs, 100);
+        const data = await waitFor(`the Secrets of pod ${name} (${mount.sources.map((s) => s.name).join(', ')})`, () => this.payloadOf(mount), timeoutMs, 100);
         this.write(record, mount, data);
       }
       record.stats.mounted = true;
@@ -282,7 +288,7 @@ export class KubeletStandIn {
       const delay = this.delayMs + (this.jitterMs > 0 ? randomInt(this.jitterMs + 1) : 0);
       record.timer = setTimeout(() => {
         record.timer = undefined;
-        void this.sync(record, 'watch');
+        void this.sync(record);
       }, delay);
     }
   }
@@ -292,29 +298,21 @@ export class KubeletStandIn {
     if (!record || type === 'DELETED') return;
     record.pod = pod;
     const annotationsChanged = type === 'MODIFIED' && JSON.stringify(pod.metadata?.annotations ?? {}) !== JSON.stringify(old?.metadata?.annotations ?? {});
-    if (annotationsChanged && record.stats.mounted) void this.sync(record, 'api');
+    if (annotationsChanged && record.stats.mounted) void this.sync(record);
   }
 
-  /**
-   * `from`: 'api' reads every Secret afresh (a pod update: whatever was written before it is seen);
-   * 'watch' takes them from the watch (a Secret change: the event brought the content).
-   */
-  private sync(record: PodRecord, from: 'api' | 'watch'): Promise<void> {
+  private sync(record: PodRecord): Promise<void> {
     clearTimeout(record.timer);
     record.timer = undefined;
     // Like kubelet's pod workers, at most one sync waits behind the running one: it has not read
-    // anything yet, so it covers every trigger that comes while it waits (reading afresh if any asks).
-    if (record.queuedSync) {
-      if (from === 'api') record.queuedSync.from = 'api';
-      return record.queuedSync.done;
-    }
-    const queued: { from: 'api' | 'watch'; done: Promise<void> } = { from, done: Promise.resolve() };
-    queued.done = this.serialize(record, async () => {
+    // anything yet, so it covers every trigger that comes while it waits.
+    if (record.queuedSync) return record.queuedSync;
+    const queued = this.serialize(record, async () => {
       record.queuedSync = undefined;
       if (this.stopped || !record.pod) return;
       let changed = false;
       for (const mount of mountsOf(record.pod, record.rootDir)) {
-        const data = queued.from === 'api' ? await this.payloadOf(mount, false) : this.payloadFromWatch(mount);
+        const data = this.payloadFromWatch(mount);
         if (data && this.write(record, mount, data)) changed = true;
       }
       record.stats.syncs++;
@@ -325,7 +323,7 @@ export class KubeletStandIn {
       this.notify();
     });
     record.queuedSync = queued;
-    return queued.done;
+    return queued;
   }
 
   /** The files of a mount from the Secrets as the watch last saw them. */
@@ -333,17 +331,15 @@ export class KubeletStandIn {
     return payloadOfSecrets(mount, mount.sources.map((s) => this.secrets.get(s.name)));
   }
 
-  /** The files of a mount from the current Secrets; undefined when a required Secret is missing. */
-  private async payloadOf(mount: Mount, fresh: boolean): Promise<Map<string, Buffer> | undefined> {
-    // Every source read at once (a projected volume of many Secrets would otherwise add up their reads).
+  /** The files of a mount, read from the API server (the first mount); undefined when a required Secret is missing. */
+  private async payloadOf(mount: Mount): Promise<Map<string, Buffer> | undefined> {
     const secrets = await Promise.all(
       mount.sources.map(async (source): Promise<V1Secret | undefined> => {
         try {
           return await this.core.readNamespacedSecret({ name: source.name, namespace: this.namespace });
         } catch (e) {
           if (statusOf(e) === 404) return undefined;
-          if (fresh) throw e;
-          return this.secrets.get(source.name); // API server unreachable: what the watch saw last
+          throw e;
         }
       }),
     );
@@ -630,6 +626,7 @@ class Reflector<T extends Named> {
     private readonly query: Record<string, string>,
     private readonly list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
     private readonly onEvent: (type: EventType, obj: T, old: T | undefined) => void,
+    private readonly lagMs: () => number = () => 0,
   ) {}
 
   get(name: string): T | undefined {
@@ -711,11 +708,16 @@ class Reflector<T extends Named> {
               if (type === 'ERROR') this.abort?.abort(); // e.g. 410 Gone: list again
               return;
             }
-            const name = obj.metadata?.name ?? '';
-            const old = this.items.get(name);
-            if (type === 'DELETED') this.items.delete(name);
-            else this.items.set(name, obj);
-            this.onEvent(type as EventType, obj, old);
+            const apply = () => {
+              const name = obj.metadata?.name ?? '';
+              const old = this.items.get(name);
+              if (type === 'DELETED') this.items.delete(name);
+              else this.items.set(name, obj);
+              this.onEvent(type as EventType, obj, old);
+            };
+            // A late watch (see KubeletStandIn.watchLagMs): events keep their order, each comes late.
+            if (this.lagMs() > 0) setTimeout(apply, this.lagMs());
+            else apply();
           },
           () => resolve(),
         )
