@@ -4,28 +4,47 @@
 import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { keyWithoutSeed } from '../src/auth/keys.js';
 import { GENERATION_MARKER_PREFIX } from '../src/auth/render.js';
-import { loadConfig } from '../src/config.js';
-import { createLogger, silentLogger } from '../src/log.js';
-import { startOperator, type RunningOperator } from '../src/operator.js';
+import { fileURLToPath } from 'node:url';
 import { forEachLimited } from '../src/controller/credentials.js';
 import type { Member } from '../src/api/types.js';
 import { startControlPlane, type ControlPlane } from '../test/platform/controlPlane.js';
 import { AUTH_SHARDS, startNatsCluster, type NatsCluster } from '../test/platform/natsPods.js';
 import { TestKube } from '../test/support/kube.js';
 import { member, room } from '../test/support/objects.js';
-import { waitFor } from '../test/support/processes.js';
+import { FatalWaitError, freePorts, startProcess, waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
 
 const NS = 'bench';
-/** BENCH_LOGS=1 shows the operator's logs on stderr. */
-const benchLogger = () => (process.env.BENCH_LOGS ? createLogger('info', {}, (l) => process.stderr.write(l)) : silentLogger);
 const NATS = 'nats';
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The operator as a process of its own (`src/main.ts run`), default tuning, as it runs in a cluster. */
+interface OperatorProcess {
+  healthPort: number;
+  stop(): Promise<void>;
+}
+
+/** BENCH_LOGS=1 shows the operator's logs on stderr. */
+async function startOperatorProcess(cp: ControlPlane): Promise<OperatorProcess> {
+  const [healthPort] = await freePorts(1);
+  const args = [`--nats-namespace=${NATS}`, `--watch-namespaces=${NS}`, `--health-addr=127.0.0.1:${healthPort}`, '--leader-election=false'];
+  const started = startProcess(process.execPath, ['--import', 'tsx', 'src/main.ts', 'run', ...args], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
+  });
+  if (process.env.BENCH_LOGS) started.child.stdout!.on('data', (chunk: Buffer) => process.stderr.write(chunk));
+  await waitFor('the operator to be ready', async () => {
+    if (started.child.exitCode !== null) throw new FatalWaitError(`the operator exited: ${started.output()}`);
+    return (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok ? true : undefined;
+  }, 60_000, 100);
+  return { healthPort: healthPort!, stop: () => started.stop() };
+}
 
 interface Rig {
   cp: ControlPlane;
   nats: NatsCluster;
   kube: TestKube;
-  operator: RunningOperator;
+  operator: OperatorProcess;
   /** One system-account connection per server, to read the generation each one enforces. */
   servers: { nc: NatsConnection; id: string }[];
   stop(): Promise<void>;
@@ -37,8 +56,7 @@ async function rig(): Promise<Rig> {
   await kube.ensureNamespace(NS);
   await kube.ensureNamespace(NATS);
   // The operator first, as in a cluster: the NATS pods start from the Secret it writes.
-  const config = loadConfig([`--nats-namespace=${NATS}`, `--watch-namespaces=${NS}`, '--health-addr=127.0.0.1:0', '--leader-election=false'], {});
-  const operator = await startOperator(config, cp.kubeConfig, benchLogger());
+  const operator = await startOperatorProcess(cp);
   await waitFor('the auth Secret', async () => ((await kube.secret(NATS, 'nats-rooms-auth')) ? true : undefined));
   const nats = await startNatsCluster(cp, { namespace: NATS, replicas: 3, kubeletDelayMs: 0 });
   await kube.apply(room(NS, 'r0'));
@@ -85,7 +103,7 @@ async function untilEnforced(r: Rig, before: string | undefined, timeoutMs: numb
       const hash = (await r.kube.secret(NATS, 'nats-rooms-auth'))?.metadata.annotations?.['natsrooms.io/config-hash'];
       last = { before, secret: hash, servers: gens };
       return hash === gens[0] ? true : undefined;
-    }, timeoutMs, 5);
+    }, timeoutMs, 10);
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`);
   }
@@ -143,24 +161,27 @@ export async function benchPropagation10k(): Promise<void> {
     }, 600_000, 2000);
     const setupMs = performance.now() - start;
 
-    // Raw reloads of the same config on the same servers, before and after the changes.
-    const rawTimes: number[][] = r.servers.map(() => []);
-    const measureRawReloads = async () => {
-      for (const [s, server] of r.servers.entries()) {
-        for (let i = 0; i < 5; i++) {
-          const t = performance.now();
-          await server.nc.request(`$SYS.REQ.SERVER.${server.id}.RELOAD`, '', { timeout: 30_000 });
-          rawTimes[s]!.push(performance.now() - t);
-        }
-      }
-    };
-    await measureRawReloads();
+    const setupGenerations = await counter(r.operator, 'nats_rooms_config_generations_total');
+    const setupStatusWrites = await counter(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"');
 
     const resultsBefore = await reloadResults(r.operator);
     const enforced: number[] = [];
+    /** Per change, the sum over the servers of one raw reload each, measured just before it. */
+    const rawSums: number[] = [];
+    const rawTimes: number[][] = r.servers.map(() => []);
     /** From the apply to the kubelet stand-in's last delivery to the first server's pod. */
     const delivered: number[] = [];
     for (let i = 0; i < 20; i++) {
+      await quiet(r.operator);
+      // The raw reload of the same config on the same servers: the RELOAD request alone, the file in place.
+      let rawSum = 0;
+      for (const [s, server] of r.servers.entries()) {
+        const t = performance.now();
+        await server.nc.request(`$SYS.REQ.SERVER.${server.id}.RELOAD`, '', { timeout: 30_000 });
+        rawTimes[s]!.push(performance.now() - t);
+        rawSum += performance.now() - t;
+      }
+      rawSums.push(rawSum);
       // A different member each time gains room r1: every change is a new config.
       const n = (i * 997) % count;
       const rooms = [{ room: 'r0', access: 'PublishSubscribe' as const }, { room: 'r1', access: 'Subscribe' as const }];
@@ -168,28 +189,30 @@ export async function benchPropagation10k(): Promise<void> {
       const t = performance.now();
       const wallClock = Date.now();
       await r.kube.apply(member(NS, `m${n}`, { nkey: keyWithoutSeed(`bench ${n}`), rooms }));
+      if (process.env.BENCH_LOGS) process.stderr.write(`${JSON.stringify({ bench: 'applied', member: `m${n}`, sentAt: new Date(wallClock).toISOString(), applyMs: Date.now() - wallClock })}\n`);
       await untilEnforced(r, before, 60_000);
       enforced.push(performance.now() - t);
+      if (process.env.BENCH_LOGS) process.stderr.write(`${JSON.stringify({ bench: 'enforced', member: `m${n}`, at: new Date().toISOString() })}\n`);
       delivered.push((r.nats.standIn.stats(r.nats.podNames[0]!).lastDeliveryAt ?? NaN) - wallClock);
     }
     const resultsAfter = await reloadResults(r.operator);
-    await measureRawReloads();
-    const rawReloads = rawTimes.map((t) => stats(t).medianMs);
-    const rawSum = rawReloads.reduce((a, b) => a + b, 0);
     const shards = (await Promise.all(Array.from({ length: AUTH_SHARDS }, (_, i) => r.kube.secret(NATS, `nats-rooms-auth-${i + 1}`)))).filter(Boolean).length;
     const p = stats(enforced);
+    const raw = stats(rawSums);
     report({
       bench: 'propagation-10k',
       members: count,
       servers: 3,
       shardSecrets: shards,
       setupMs: Math.round(setupMs),
+      setupConfigGenerations: setupGenerations,
+      setupMemberStatusWrites: setupStatusWrites,
       rawReloadMsPerServer: rawTimes.map((t) => stats(t)),
-      rawReloadMedianSumMs: +rawSum.toFixed(1),
+      rawReloadSumMs: raw,
       changes: enforced.length,
       enforcedOnAllServers: p,
-      medianOverRawSum: +(p.medianMs / rawSum).toFixed(2),
-      p99OverRawSum: +(p.p99Ms / rawSum).toFixed(2),
+      medianOverRawSum: +(p.medianMs / raw.medianMs).toFixed(2),
+      perChangeOverRawSum: stats(enforced.map((e, i) => e / rawSums[i]!)),
       firstPodDeliveredMs: stats(delivered),
       // The operator's reload requests during the changes: "unchanged" and "refused" ones are waste.
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
@@ -231,24 +254,30 @@ export async function benchBurst(): Promise<void> {
   }
 }
 
-async function metricsText(op: RunningOperator): Promise<string> {
+async function metricsText(op: OperatorProcess): Promise<string> {
   return (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
 }
 
-async function counter(op: RunningOperator, name: string): Promise<number> {
-  const line = (await metricsText(op)).split('\n').find((l) => l.startsWith(`${name} `));
+async function counter(op: OperatorProcess, name: string, labels = ''): Promise<number> {
+  const line = (await metricsText(op)).split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
 /** Every RELOAD request, applied or not (the file may not have been delivered yet). */
-async function allReloadRequests(op: RunningOperator, before: number): Promise<number> {
+async function allReloadRequests(op: OperatorProcess, before: number): Promise<number> {
   let total = 0;
   for (const line of (await metricsText(op)).split('\n')) if (line.startsWith('nats_rooms_server_reloads_total{')) total += Number(line.split(' ').pop());
   return total - before;
 }
 
+/** Until the operator has written every status it wanted to (its work for the last change is done). */
+async function quiet(op: OperatorProcess): Promise<void> {
+  await waitFor('the operator to finish its status writes', async () => ((await counter(op, 'nats_rooms_status_writes_pending')) === 0 ? true : undefined), 60_000, 20);
+  await new Promise((r) => setTimeout(r, 200));
+}
+
 /** RELOAD requests the operator made, by result, over all servers. */
-async function reloadResults(op: RunningOperator): Promise<Record<string, number>> {
+async function reloadResults(op: OperatorProcess): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of (await metricsText(op)).split('\n')) {
     const m = /^nats_rooms_server_reloads_total\{server="[^"]+",result="([^"]+)"\} (\d+)/.exec(line);
@@ -257,7 +286,7 @@ async function reloadResults(op: RunningOperator): Promise<Record<string, number
   return out;
 }
 
-async function reloadsPerServer(op: RunningOperator): Promise<Record<string, number>> {
+async function reloadsPerServer(op: OperatorProcess): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const line of (await metricsText(op)).split('\n')) {
     const m = /^nats_rooms_server_reloads_total\{server="([^"]+)",result="applied"\} (\d+)/.exec(line);

@@ -15,6 +15,15 @@ import { WorkQueue } from './workQueue.js';
 const specChanged = (a: KubeObject, b: KubeObject) =>
   a.metadata.generation !== b.metadata.generation || a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp;
 
+/** Pod changes a rollout depends on (not, say, the operator's own poke annotation). */
+const podChanged = (a: KubeObject, b: KubeObject) => {
+  const view = (p: KubeObject) => {
+    const { status } = p as { status?: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] } };
+    return JSON.stringify([p.metadata.deletionTimestamp, status?.phase, status?.podIP, status?.conditions?.find((c) => c.type === 'Ready')?.status]);
+  };
+  return view(a) !== view(b);
+};
+
 /** The queue holds one key: every change affects the single config of the NATS cluster. */
 export const CLUSTER_KEY = 'nats-cluster';
 
@@ -78,7 +87,7 @@ export class Controller {
     this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged, inputChanged));
     this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
     this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` });
-    this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector });
+    this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector }, podChanged);
 
     const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];
     this.all = all;
