@@ -6,6 +6,7 @@ import { keyWithoutSeed } from '../src/auth/keys.js';
 import { GENERATION_MARKER_PREFIX } from '../src/auth/render.js';
 import { fileURLToPath } from 'node:url';
 import { forEachLimited } from '../src/controller/credentials.js';
+import { paths } from '../src/controller/kube.js';
 import type { Member } from '../src/api/types.js';
 import { startControlPlane, type ControlPlane } from '../test/platform/controlPlane.js';
 import { AUTH_SHARDS, startNatsCluster, type NatsCluster } from '../test/platform/natsPods.js';
@@ -116,7 +117,7 @@ export async function benchPropagation(): Promise<void> {
   const r = await rig();
   try {
     await forEachLimited(members(100), 16, async (m) => void (await r.kube.apply(m)));
-    await waitFor('100 members Ready', async () => ((await r.kube.list<Member>('members', [NS])).every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined), 60_000, 100);
+    await untilAllReady(r.kube, 100, 60_000);
     const enforced: number[] = [];
     const ready: number[] = [];
     const inR1 = new Set<number>();
@@ -155,10 +156,7 @@ export async function benchPropagation10k(): Promise<void> {
     const start = performance.now();
     // Applied with the operator running, as a user would: it coalesces the stream into a few generations.
     await forEachLimited(members(count), 32, async (m) => void (await r.kube.apply(m)));
-    await waitFor(`${count} members Ready`, async () => {
-      const list = await r.kube.list<Member>('members', [NS]);
-      return list.length === count && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
-    }, 600_000, 2000);
+    await untilAllReady(r.kube, count, 600_000);
     const setupMs = performance.now() - start;
 
     const setupGenerations = await counter(r.operator, 'nats_rooms_config_generations_total');
@@ -233,10 +231,7 @@ export async function benchBurst(): Promise<void> {
     const burst = members(1000);
     await forEachLimited(burst, 32, async (m) => void (await r.kube.apply(m)));
     const appliedMs = performance.now() - start;
-    await waitFor('1,000 members Ready', async () => {
-      const list = await r.kube.list<Member>('members', [NS]);
-      return list.length === 1000 && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation)) ? true : undefined;
-    }, 120_000, 200);
+    await untilAllReady(r.kube, 1000, 120_000);
     const allReadyMs = performance.now() - start;
     const reloads = await reloadsPerServer(r.operator);
     report({
@@ -248,6 +243,7 @@ export async function benchBurst(): Promise<void> {
       configGenerations: (await counter(r.operator, 'nats_rooms_config_generations_total')) - generationsBefore,
       reloadRequests: await allReloadRequests(r.operator, askedBefore),
       appliedReloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
+      memberStatusWrites: await counter(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"'),
     });
   } finally {
     await r.stop();
@@ -268,6 +264,31 @@ async function allReloadRequests(op: OperatorProcess, before: number): Promise<n
   let total = 0;
   for (const line of (await metricsText(op)).split('\n')) if (line.startsWith('nats_rooms_server_reloads_total{')) total += Number(line.split(' ').pop());
   return total - before;
+}
+
+/**
+ * Until `count` Members are Ready for their current generation: one list, then a watch (polling a list
+ * of thousands would load the API server the operator is writing statuses to).
+ */
+async function untilAllReady(kube: TestKube, count: number, timeoutMs: number): Promise<void> {
+  const isReady = (m: Member) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation) ?? false;
+  const list = await kube.client.get<{ items: Member[]; metadata: { resourceVersion: string } }>(paths.members(NS));
+  const ready = new Map(list.items.map((m) => [m.metadata.name, isReady(m)]));
+  const done = () => ready.size >= count && [...ready.values()].every(Boolean);
+  if (done()) return;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    await kube.client.watch(paths.members(NS), { resourceVersion: list.metadata.resourceVersion }, (type, object) => {
+      const m = object as unknown as Member;
+      if (type === 'DELETED') ready.delete(m.metadata.name);
+      else if (type !== 'BOOKMARK') ready.set(m.metadata.name, isReady(m));
+      if (done()) abort.abort();
+    }, abort.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!done()) throw new Error(`timed out after ${timeoutMs} ms: ${[...ready.values()].filter(Boolean).length} of ${count} members Ready`);
 }
 
 /** Until the operator has written every status it wanted to (its work for the last change is done). */

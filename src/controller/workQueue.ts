@@ -1,7 +1,9 @@
 // A coalescing work queue: one entry per key, never two runs of a key at once, a key that changes
 // while it runs is run again afterwards, errors retry with exponential backoff. A burst of events is
 // gathered: a key waits `debounceMs` of quiet (but never longer than `maxDelayMs` since its first
-// event) before it runs, so 1,000 changes cost a handful of runs, not 1,000.
+// event) before it runs, so 1,000 changes cost a handful of runs, not 1,000. Once a window has seen
+// `burstEvents` events, a burst is under way and the quiet it waits for is `burstQuietMs`: a loaded
+// API server leaves gaps in a burst longer than `debounceMs`, and each gap would cost a run.
 
 export interface RunResult {
   /** Run this key again after this long even if nothing changes (a poll, e.g. waiting on a server). */
@@ -11,6 +13,8 @@ export interface RunResult {
 export interface WorkQueueOptions {
   debounceMs?: number;
   maxDelayMs?: number;
+  burstEvents?: number;
+  burstQuietMs?: number;
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
@@ -25,6 +29,8 @@ interface KeyState {
   /** When a run asked to run again (requeueAfterMs, backoff); never moves later. */
   wishDueAt?: number;
   firstEventAt?: number;
+  /** Events in the current window. */
+  events: number;
   running: boolean;
   dirty: boolean;
   failures: number;
@@ -40,7 +46,7 @@ export class WorkQueue {
     private readonly handler: (key: string) => Promise<RunResult | void>,
     options: WorkQueueOptions = {},
   ) {
-    this.o = { debounceMs: 100, maxDelayMs: 1000, baseBackoffMs: 500, maxBackoffMs: 60_000, ...options };
+    this.o = { debounceMs: 100, maxDelayMs: 1000, burstEvents: 16, burstQuietMs: 1000, baseBackoffMs: 500, maxBackoffMs: 60_000, ...options };
   }
 
   /** An event for `key`: run it soon (debounced), or again after the run in progress. */
@@ -49,12 +55,12 @@ export class WorkQueue {
     const state = this.state(key);
     const now = Date.now();
     state.firstEventAt ??= now;
+    state.events++;
     if (state.running) {
       state.dirty = true;
       return;
     }
-    state.eventDueAt = Math.min(now + this.o.debounceMs, state.firstEventAt + this.o.maxDelayMs);
-    this.arm(key);
+    this.armWindow(key, now);
   }
 
   /** Resolves when no key is running or due. */
@@ -71,8 +77,16 @@ export class WorkQueue {
 
   private state(key: string): KeyState {
     let s = this.keys.get(key);
-    if (!s) this.keys.set(key, (s = { running: false, dirty: false, failures: 0 }));
+    if (!s) this.keys.set(key, (s = { running: false, dirty: false, failures: 0, events: 0 }));
     return s;
+  }
+
+  /** The window's deadline: its quiet period from now, but no later than maxDelayMs after its first event. */
+  private armWindow(key: string, now: number): void {
+    const state = this.state(key);
+    const quiet = state.events >= this.o.burstEvents ? this.o.burstQuietMs : this.o.debounceMs;
+    state.eventDueAt = Math.min(now + quiet, state.firstEventAt! + this.o.maxDelayMs);
+    this.arm(key);
   }
 
   /** (Re)sets the timer to the earlier of the events' quiet-period deadline and any wish. */
@@ -92,6 +106,8 @@ export class WorkQueue {
     state.eventDueAt = undefined;
     state.wishDueAt = undefined;
     state.firstEventAt = undefined;
+    const events = state.events;
+    state.events = 0;
     state.dirty = false;
     state.running = true;
     let next: number | undefined;
@@ -108,13 +124,15 @@ export class WorkQueue {
       state.running = false;
     }
     if (this.stopped) return;
-    if (state.dirty) {
-      // Changed while running: a new burst window starts now.
-      state.firstEventAt = Date.now();
-      state.eventDueAt = Date.now() + this.o.debounceMs;
-    }
     if (next !== undefined) state.wishDueAt = Math.min(state.wishDueAt ?? Infinity, next);
-    this.arm(key);
+    if (state.dirty) {
+      // Changed while running: a new window starts now (a burst that goes on stays a burst).
+      state.firstEventAt = Date.now();
+      if (events >= this.o.burstEvents) state.events = Math.max(state.events, this.o.burstEvents);
+      this.armWindow(key, Date.now());
+    } else {
+      this.arm(key);
+    }
     if (this.isIdle()) for (const w of this.idleWaiters.splice(0)) w();
   }
 

@@ -6,7 +6,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe('WorkQueue', () => {
   it('coalesces a burst of events into one run', async () => {
     const runs: string[] = [];
-    const q = new WorkQueue(async (k) => void runs.push(k), { debounceMs: 20, maxDelayMs: 500 });
+    const q = new WorkQueue(async (k) => void runs.push(k), { debounceMs: 20, maxDelayMs: 500, burstQuietMs: 40 });
     for (let i = 0; i < 1000; i++) q.add('cluster');
     await sleep(80);
     expect(runs).toEqual(['cluster']);
@@ -16,7 +16,7 @@ describe('WorkQueue', () => {
   it('waits for a quiet period: events that keep coming push the run back (up to maxDelayMs)', async () => {
     const runAt: number[] = [];
     const start = Date.now();
-    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 50, maxDelayMs: 5000 });
+    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 50, maxDelayMs: 5000, burstQuietMs: 50 });
     while (Date.now() - start < 300) {
       q.add('k');
       await sleep(10);
@@ -25,6 +25,25 @@ describe('WorkQueue', () => {
     await q.stop();
     expect(runAt).toHaveLength(1);
     expect(runAt[0]!).toBeGreaterThanOrEqual(300);
+  });
+
+  it('waits for a longer quiet once a window holds a burst, so gaps in a burst do not each cost a run', async () => {
+    const runAt: number[] = [];
+    const start = Date.now();
+    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 20, burstEvents: 5, burstQuietMs: 200, maxDelayMs: 5000 });
+    q.add('few'); // one event: the short quiet
+    await sleep(80);
+    expect(runAt).toHaveLength(1);
+    expect(runAt[0]!).toBeLessThan(80);
+    // A burst with a 60 ms gap in the middle: longer than debounceMs, shorter than burstQuietMs.
+    for (let i = 0; i < 10; i++) q.add('burst');
+    await sleep(60);
+    for (let i = 0; i < 10; i++) q.add('burst');
+    await sleep(100);
+    expect(runAt).toHaveLength(1);
+    await sleep(200);
+    expect(runAt).toHaveLength(2);
+    await q.stop();
   });
 
   it('never runs a key twice at once, and runs it again when it changed meanwhile', async () => {
