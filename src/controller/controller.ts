@@ -86,7 +86,8 @@ export class Controller {
     this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns), {}, specChanged, inputChanged));
     this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged, inputChanged));
     this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
-    this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` });
+    // The operator's own writes of the Secret come back as events: only someone else's change matters.
+    this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` }, (_, now) => !this.reconciler.isOwnWrite(now));
     this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector }, podChanged);
 
     const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];

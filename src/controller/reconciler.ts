@@ -69,6 +69,8 @@ export class Reconciler {
   private enforced = new Map<string, string>();
   /** How many shard Secrets the last write left (unknown after a start). */
   private shardCount?: number;
+  /** The main Secret as this reconciler last wrote it. */
+  private lastWritten?: { hash: string; data: string };
   /** Per rejected object, the reason its last Warning Event gave. */
   private readonly rejectionReported = new Map<string, string>();
   /** The last prepare(), with the input version it was made from. */
@@ -172,6 +174,12 @@ export class Reconciler {
     return prepared;
   }
 
+  /** Whether the auth Secret is exactly as this reconciler last wrote it (its own write coming back). */
+  isOwnWrite(secret: KubeObject): boolean {
+    const s = secret as SecretObject;
+    return !!this.lastWritten && s.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === this.lastWritten.hash && s.data?.[this.deps.config.authSecretKey] === this.lastWritten.data;
+  }
+
   /** Why the rendered config cannot be written, if it cannot. */
   private tooLarge(rendered: Rendered): string | undefined {
     const { config } = this.deps;
@@ -250,6 +258,7 @@ export class Reconciler {
     const data = Buffer.from(rendered.text, 'utf8').toString('base64');
     if (current?.data?.[config.authSecretKey] === data && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash) return;
     await this.applyConfigSecret(config.authSecretName, config.authSecretKey, data, { [CONFIG_HASH_ANNOTATION]: rendered.hash });
+    this.lastWritten = { hash: rendered.hash, data };
     metrics.configGenerations.inc();
     log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
   }

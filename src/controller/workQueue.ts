@@ -2,7 +2,7 @@
 // while it runs is run again afterwards, errors retry with exponential backoff. A burst of events is
 // gathered: a key waits `debounceMs` of quiet (but never longer than `maxDelayMs` since its first
 // event) before it runs, so 1,000 changes cost a handful of runs, not 1,000. Once a window has seen
-// `burstEvents` events, a burst is under way and the quiet it waits for is `burstQuietMs`: a loaded
+// `burstEvents` events, a burst is under way and the quiet it waits for is `burstQuietMs` (1 s): a loaded
 // API server leaves gaps in a burst longer than `debounceMs`, and each gap would cost a run.
 
 export interface RunResult {
@@ -106,7 +106,6 @@ export class WorkQueue {
     state.eventDueAt = undefined;
     state.wishDueAt = undefined;
     state.firstEventAt = undefined;
-    const events = state.events;
     state.events = 0;
     state.dirty = false;
     state.running = true;
@@ -126,9 +125,8 @@ export class WorkQueue {
     if (this.stopped) return;
     if (next !== undefined) state.wishDueAt = Math.min(state.wishDueAt ?? Infinity, next);
     if (state.dirty) {
-      // Changed while running: a new window starts now (a burst that goes on stays a burst).
+      // Changed while running: a new window starts now, with the events that came meanwhile.
       state.firstEventAt = Date.now();
-      if (events >= this.o.burstEvents) state.events = Math.max(state.events, this.o.burstEvents);
       this.armWindow(key, Date.now());
     } else {
       this.arm(key);
