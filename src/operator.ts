@@ -1,5 +1,6 @@
 // The operator process: its NATS identity, the controller with its rollout, leader election, and the
 // health/metrics endpoint. Used by `nats-rooms-operator run` and, in-process, by the tests and sandbox.
+import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config.js';
 import type { Logger } from './log.js';
@@ -47,6 +48,8 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
     metrics,
     holdsLease: () => (elector ? elector.isLeader : true),
     systemUserKey: systemUser.publicKey,
+    // Secret like the seed it comes from, and the same for every replica and restart.
+    shardSalt: createHash('sha256').update(`shard salt ${systemUser.seed}`).digest('hex'),
     ...(rollout && { rollout }),
     ...(hooks.reflectorTuning && { reflectorTuning: hooks.reflectorTuning }),
   });

@@ -31,6 +31,11 @@ export interface RenderOptions {
   maxFileBytes?: number;
   /** How many shard files a config too large for one file is split into (default DEFAULT_SHARDS; 0: never split). */
   shardCount?: number;
+  /**
+   * A secret mixed into the shard hash, so that nobody who can create Members can choose public keys
+   * that all land in one shard and fill it (which would stop every later change).
+   */
+  shardSalt?: string;
 }
 
 /** Shard files of a large config: 16 of up to 1 MB hold about 45,000 members. */
@@ -123,8 +128,9 @@ function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
     users: 0,
   }));
   const refs: string[] = [];
+  const seed = shardSeed(options.shardSalt ?? '');
   for (const entry of model.users) {
-    const s = shardOf(entry.publicKey, count);
+    const s = shardOf(entry.publicKey, count, seed);
     const shard = shards[s]!;
     const name = `U${s + 1}_${shard.users++}`;
     shard.chunk += `# ${entry.member}\n${name} = ${userBody(entry)}\n`;
@@ -201,9 +207,18 @@ function renderMain(
   return { text: chunks.join(''), shards, hash: digest };
 }
 
-/** FNV-1a of the public key, modulo the shard count: stable for a key, whatever else changes. */
-export function shardOf(publicKey: string, count: number): number {
-  let h = 0x811c9dc5;
+const FNV_OFFSET = 0x811c9dc5;
+
+/** FNV-1a state after `salt`: where every shardOf() of one render starts. */
+export function shardSeed(salt: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < salt.length; i++) h = Math.imul(h ^ salt.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/** FNV-1a of the public key (after the salt's seed), modulo the shard count: stable for a key, whatever else changes. */
+export function shardOf(publicKey: string, count: number, seed = FNV_OFFSET): number {
+  let h = seed;
   for (let i = 0; i < publicKey.length; i++) h = Math.imul(h ^ publicKey.charCodeAt(i), 0x01000193);
   return (h >>> 0) % count;
 }

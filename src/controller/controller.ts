@@ -35,6 +35,8 @@ export interface ControllerDeps {
   rollout?: Rollout;
   /** The operator's own NATS user: rendered into the system account, reserved from Members. */
   systemUserKey?: string;
+  /** Secret salt of the shard hash (see RenderOptions.shardSalt). */
+  shardSalt?: string;
   /** Whether the lease is still ours right now (leadership lapses at the renew deadline). */
   holdsLease?: () => boolean;
   /** Reflector tuning, for tests of stalls and relists. */
@@ -111,6 +113,7 @@ export class Controller {
       events: new EventRecorder(client, log),
       ...(deps.rollout && { rollout: deps.rollout }),
       ...(deps.systemUserKey && { systemUserKey: deps.systemUserKey }),
+      ...(deps.shardSalt && { shardSalt: deps.shardSalt }),
     });
     this.queue = new WorkQueue(
       async () => {

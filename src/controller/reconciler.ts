@@ -61,6 +61,8 @@ export interface ReconcilerDeps {
   rollout?: Rollout;
   /** The operator's own NATS user: rendered into the system account, reserved from Members. */
   systemUserKey?: string;
+  /** Secret salt of the shard hash (see RenderOptions.shardSalt). */
+  shardSalt?: string;
   now?: () => Date;
 }
 
@@ -166,6 +168,7 @@ export class Reconciler {
       ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
       maxFileBytes: config.maxSecretBytes,
       shardCount: config.authShards,
+      ...(this.deps.shardSalt && { shardSalt: this.deps.shardSalt }),
     });
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
     // Credentials that could not be written are retried by the next reconcile, so nothing is kept.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { render, shardOf, LOCKED_USER_KEY, MIN_USER_LINE_CHARS } from '../../src/auth/render.js';
+import { render, shardOf, shardSeed, LOCKED_USER_KEY, MIN_USER_LINE_CHARS } from '../../src/auth/render.js';
 import { compile } from '../../src/auth/compile.js';
 import { fromPublic } from 'nkeys.js';
 import { member, newUserKey, room } from '../support/objects.js';
@@ -74,6 +74,15 @@ describe('render of a config larger than one file', () => {
     expect(differing(before.shards, changed.shards)).toEqual([shardOf(keys[7]!, 5)]);
     expect(differing(before.shards, added.shards)).toEqual([shardOf(keys[59]!, 5)]);
     expect(changed.hash).not.toBe(before.hash);
+  });
+
+  it('mixes a secret salt into the shard of each key: another salt, other shards; the same salt, the same', () => {
+    const plain = render(world(60), { maxFileBytes: 4000, shardCount: 5 });
+    const salted = render(world(60), { maxFileBytes: 4000, shardCount: 5, shardSalt: 'secret' });
+    const again = render(world(60), { maxFileBytes: 4000, shardCount: 5, shardSalt: 'secret' });
+    expect(again.shards).toEqual(salted.shards);
+    expect(salted.shards).not.toEqual(plain.shards);
+    keys.forEach((k, i) => expect(salted.shards[shardOf(k, 5, shardSeed('secret'))]).toContain(`# t/m${i}\n`));
   });
 
   it('does not split with a shard count of 0 (the caller reports the size)', () => {
