@@ -211,6 +211,7 @@ export async function benchPropagation10k(): Promise<void> {
       enforcedOnAllServers: p,
       medianOverRawSum: +(p.medianMs / raw.medianMs).toFixed(2),
       perChangeOverRawSum: stats(enforced.map((e, i) => e / rawSums[i]!)),
+      changesOverGoal: enforced.filter((e, i) => e > 1.5 * rawSums[i]!).length,
       firstPodDeliveredMs: stats(delivered),
       // The operator's reload requests during the changes: "unchanged" and "refused" ones are waste.
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
