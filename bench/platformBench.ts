@@ -12,6 +12,7 @@ import { startControlPlane, type ControlPlane } from '../test/platform/controlPl
 import { AUTH_SHARDS, startNatsCluster, type NatsCluster } from '../test/platform/natsPods.js';
 import { TestKube } from '../test/support/kube.js';
 import { member, room } from '../test/support/objects.js';
+import { metric, samples } from '../test/support/metrics.js';
 import { FatalWaitError, freePorts, startProcess, waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
 
@@ -159,10 +160,10 @@ export async function benchPropagation10k(): Promise<void> {
     await untilAllReady(r.kube, count, 600_000);
     const setupMs = performance.now() - start;
 
-    const setupGenerations = await counter(r.operator, 'nats_rooms_config_generations_total');
-    const setupStatusWrites = await counter(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"');
+    const setupGenerations = await metric(r.operator, 'nats_rooms_config_generations_total');
+    const setupStatusWrites = await metric(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"');
 
-    const resultsBefore = await reloadResults(r.operator);
+    const resultsBefore = await reloadsBy(r.operator, 'result');
     const enforced: number[] = [];
     /** Per change, the sum over the servers of one raw reload each, measured just before it. */
     const rawSums: number[] = [];
@@ -193,7 +194,7 @@ export async function benchPropagation10k(): Promise<void> {
       if (process.env.BENCH_LOGS) process.stderr.write(`${JSON.stringify({ bench: 'enforced', member: `m${n}`, at: new Date().toISOString() })}\n`);
       delivered.push((r.nats.standIn.stats(r.nats.podNames[0]!).lastDeliveryAt ?? NaN) - wallClock);
     }
-    const resultsAfter = await reloadResults(r.operator);
+    const resultsAfter = await reloadsBy(r.operator, 'result');
     const shards = (await Promise.all(Array.from({ length: AUTH_SHARDS }, (_, i) => r.kube.secret(NATS, `nats-rooms-auth-${i + 1}`)))).filter(Boolean).length;
     const p = stats(enforced);
     const raw = stats(rawSums);
@@ -225,47 +226,43 @@ export async function benchPropagation10k(): Promise<void> {
 export async function benchBurst(): Promise<void> {
   const r = await rig();
   try {
-    const generationsBefore = await counter(r.operator, 'nats_rooms_config_generations_total');
-    const reloadsBefore = await reloadsPerServer(r.operator);
-    const askedBefore = await allReloadRequests(r.operator, 0);
+    const generationsBefore = await metric(r.operator, 'nats_rooms_config_generations_total');
+    const reloadsBefore = await reloadsBy(r.operator, 'server', { result: 'applied' });
+    const askedBefore = total(await reloadsBy(r.operator, 'result'));
     const start = performance.now();
     const burst = members(1000);
     await forEachLimited(burst, 32, async (m) => void (await r.kube.apply(m)));
     const appliedMs = performance.now() - start;
     await untilAllReady(r.kube, 1000, 120_000);
     const allReadyMs = performance.now() - start;
-    const reloads = await reloadsPerServer(r.operator);
+    const reloads = await reloadsBy(r.operator, 'server', { result: 'applied' });
     report({
       bench: 'burst',
       members: 1000,
       servers: 3,
       applyMs: Math.round(appliedMs),
       allReadyMs: Math.round(allReadyMs),
-      configGenerations: (await counter(r.operator, 'nats_rooms_config_generations_total')) - generationsBefore,
-      reloadRequests: await allReloadRequests(r.operator, askedBefore),
+      configGenerations: (await metric(r.operator, 'nats_rooms_config_generations_total')) - generationsBefore,
+      reloadRequests: total(await reloadsBy(r.operator, 'result')) - askedBefore,
       appliedReloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
-      memberStatusWrites: await counter(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"'),
+      memberStatusWrites: await metric(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"'),
     });
   } finally {
     await r.stop();
   }
 }
 
-async function metricsText(op: OperatorProcess): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
+/** The operator's RELOAD requests so far, summed by one label (and only those matching `where`). */
+async function reloadsBy(op: OperatorProcess, label: 'server' | 'result', where: Record<string, string> = {}): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const { labels, value } of await samples(op, 'nats_rooms_server_reloads_total')) {
+    if (Object.entries(where).some(([k, v]) => labels[k] !== v)) continue;
+    out[labels[label]!] = (out[labels[label]!] ?? 0) + value;
+  }
+  return out;
 }
 
-async function counter(op: OperatorProcess, name: string, labels = ''): Promise<number> {
-  const line = (await metricsText(op)).split('\n').find((l) => l.startsWith(labels ? `${name}{${labels}} ` : `${name} `));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
-/** Every RELOAD request, applied or not (the file may not have been delivered yet). */
-async function allReloadRequests(op: OperatorProcess, before: number): Promise<number> {
-  let total = 0;
-  for (const line of (await metricsText(op)).split('\n')) if (line.startsWith('nats_rooms_server_reloads_total{')) total += Number(line.split(' ').pop());
-  return total - before;
-}
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 /**
  * Until `count` Members are Ready for their current generation: one list, then a watch (polling a list
@@ -294,25 +291,6 @@ async function untilAllReady(kube: TestKube, count: number, timeoutMs: number): 
 
 /** Until the operator has written every status it wanted to (its work for the last change is done). */
 async function quiet(op: OperatorProcess): Promise<void> {
-  await waitFor('the operator to finish its status writes', async () => ((await counter(op, 'nats_rooms_status_writes_pending')) === 0 ? true : undefined), 60_000, 20);
+  await waitFor('the operator to finish its status writes', async () => ((await metric(op, 'nats_rooms_status_writes_pending')) === 0 ? true : undefined), 60_000, 20);
   await new Promise((r) => setTimeout(r, 200));
-}
-
-/** RELOAD requests the operator made, by result, over all servers. */
-async function reloadResults(op: OperatorProcess): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const line of (await metricsText(op)).split('\n')) {
-    const m = /^nats_rooms_server_reloads_total\{server="[^"]+",result="([^"]+)"\} (\d+)/.exec(line);
-    if (m) out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
-  }
-  return out;
-}
-
-async function reloadsPerServer(op: OperatorProcess): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const line of (await metricsText(op)).split('\n')) {
-    const m = /^nats_rooms_server_reloads_total\{server="([^"]+)",result="applied"\} (\d+)/.exec(line);
-    if (m) out[m[1]!] = Number(m[2]);
-  }
-  return out;
 }

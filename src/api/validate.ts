@@ -99,7 +99,7 @@ function validateAgainst(node: Node, value: unknown, path: string | undefined, e
         const childNode = node.children.get(key);
         // Only the schema's own properties are known fields (not inherited names such as `toString`).
         if (!childNode) errors.push({ path: join(path, key) ?? '', message: 'is not a known field' });
-        else if (childNode && child !== undefined && !(key === 'metadata' && path === '')) validateAgainst(childNode, child, join(path, key), errors);
+        else if (child !== undefined && !(key === 'metadata' && path === '')) validateAgainst(childNode, child, join(path, key), errors);
       }
     }
   }

@@ -16,7 +16,7 @@ import type { RunResult } from './workQueue.js';
 
 export const CONFIG_HASH_ANNOTATION = 'natsrooms.io/config-hash';
 export const FIELD_MANAGER = 'nats-rooms-operator';
-/** A Secret holds at most 1 MiB; keep room for metadata. */
+/** Status writes in flight at once (see StatusWriter). */
 const STATUS_WRITE_CONCURRENCY = 32;
 
 export interface Caches {
@@ -76,7 +76,7 @@ export class Reconciler {
   /** Per rejected object, the reason its last Warning Event gave. */
   private readonly rejectionReported = new Map<string, string>();
   /** The last prepare(), with the input version it was made from. */
-  private prepared?: Prepared & { inputs: number };
+  private prepared?: { inputs: number; result: Prepared };
   /** Per shard index, the base64 content its Secret holds, as last written or read. */
   private readonly shardContents = new Map<number, string>();
   private shardsReadAt = 0;
@@ -159,7 +159,8 @@ export class Reconciler {
   private async prepare(rooms: Room[], members: Member[]): Promise<Prepared> {
     const { caches, config, metrics } = this.deps;
     const inputs = caches.inputVersion();
-    if (this.prepared?.inputs === inputs) return { ...this.prepared, credentials: { ...this.prepared.credentials, changed: 0 } };
+    const last = this.prepared?.inputs === inputs ? this.prepared.result : undefined;
+    if (last) return { ...last, credentials: { ...last.credentials, changed: 0 } };
     const plan = planCredentials(members, caches.credentials(), config.clientUrl);
     const credentials = await applyCredentials(this.deps.client, plan, config.clientUrl);
     const compileStart = performance.now();
@@ -172,9 +173,9 @@ export class Reconciler {
     });
     metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
     // Credentials that could not be written are retried by the next reconcile, so nothing is kept.
-    const prepared = { compiled, rendered, credentials, fingerprints: fingerprints(compiled) };
-    this.prepared = credentials.problems.size === 0 ? { inputs, ...prepared } : undefined;
-    return prepared;
+    const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled) };
+    this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
+    return result;
   }
 
   /** Whether the auth Secret is exactly as this reconciler last wrote it (its own write coming back). */

@@ -1,15 +1,12 @@
 // The rolling reload against the platform: a real API server, three real nats-servers in a cluster,
 // the kubelet stand-in, and real clients connected to every server before each change.
 import { writeFileSync, readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import type { RunningOperator } from '../../src/operator.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import type { NatsCluster } from '../platform/natsPods.js';
 import { Client } from '../support/natsClient.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { startOperatorThenNats } from '../support/operator.js';
+import { useOperatorAndNats } from '../support/operator.js';
 import { waitFor } from '../support/processes.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
@@ -18,18 +15,14 @@ const NS = 'roll-a';
 const NATS = 'roll-nats';
 const RELEASE = 'roll';
 
-let nats: NatsCluster;
-let operator: RunningOperator;
-const clients: Client[] = [];
+const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: RELEASE, watchNamespaces: [NS], kubeletDelayMs: 60_000 });
 const alice = newUserKey();
 const bob = newUserKey();
 const inbox = (name: string) => `_INBOX_${NS}_${name}`;
 
 /** One connection as `name` to every server, each before the change it is meant to observe. */
-async function everywhere(key: { seed: string }, name: string): Promise<Client[]> {
-  const cs = await Promise.all(nats.urls.map((url) => Client.connect(url, key.seed, inbox(name), { reconnect: false })));
-  clients.push(...cs);
-  return cs;
+function everywhere(key: { seed: string }, name: string): Promise<Client[]> {
+  return suite.connectEverywhere(key.seed, inbox(name));
 }
 
 async function receivedOnAll(subs: { msgs: unknown[] }[], publish: () => void, what: string): Promise<void> {
@@ -39,19 +32,12 @@ async function receivedOnAll(subs: { msgs: unknown[] }[], publish: () => void, w
 }
 
 beforeAll(async () => {
-  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: RELEASE, watchNamespaces: [NS], kubeletDelayMs: 60_000 }));
   await kube.apply(room(NS, 'r1'));
   await kube.apply(room(NS, 'r2'));
   await kube.apply(member(NS, 'alice', { nkey: alice.publicKey, rooms: [{ room: 'r1', access: 'PublishSubscribe' }] }));
   await kube.apply(member(NS, 'bob', { nkey: bob.publicKey, rooms: [{ room: 'r1', access: 'Publish' }, { room: 'r2', access: 'Publish' }] }));
   await kube.waitCondition('members', NS, 'alice', 'Ready', 'True');
   await kube.waitCondition('members', NS, 'bob', 'Ready', 'True');
-});
-
-afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => {});
-  await operator?.stop();
-  await nats?.stop();
 });
 
 describe('rolling reload (kubelet delay 60 s, so only the pod poke delivers in time)', () => {
@@ -97,7 +83,7 @@ describe('rolling reload (kubelet delay 60 s, so only the pod poke delivers in t
     const carols = await everywhere(carol, 'carol');
     await kube.delete('members', NS, 'carol');
     await waitFor('every carol connection to be closed', () => (carols.every((c) => c.nc.isClosed()) ? true : undefined), 15_000);
-    for (const url of nats.urls) {
+    for (const url of suite.nats.urls) {
       await expect(Client.connect(url, carol.seed, inbox('carol'), { reconnect: false })).rejects.toThrow(/Authorization Violation/i);
     }
   });
@@ -106,7 +92,7 @@ describe('rolling reload (kubelet delay 60 s, so only the pod poke delivers in t
 describe('a server that does not confirm stops the rollout', () => {
   it('a server that is down: Degraded naming it, later servers untouched, then converges', async () => {
     const [, , aliceOn2] = await everywhere(alice, 'alice');
-    await nats.stopServer(1);
+    await suite.nats.stopServer(1);
     await kube.apply(member(NS, 'alice', { nkey: alice.publicKey, rooms: [{ room: 'r1', access: 'PublishSubscribe' }, { room: 'r2', access: 'Subscribe' }] }));
     const degraded = await kube.waitCondition('members', NS, 'alice', 'Ready', 'False');
     await waitFor('Ready=False RolloutDegraded naming roll-1', async () => {
@@ -118,7 +104,7 @@ describe('a server that does not confirm stops the rollout', () => {
     aliceOn2!.subscribe('rooms.roll-a.r2');
     await aliceOn2!.permissionError('subscription', 'rooms.roll-a.r2');
 
-    await nats.startServer(1);
+    await suite.nats.startServer(1);
     await kube.waitCondition('members', NS, 'alice', 'Ready', 'True', 60_000);
     const sub = aliceOn2!.subscribe('rooms.roll-a.r2');
     await aliceOn2!.nc.flush();
@@ -127,7 +113,7 @@ describe('a server that does not confirm stops the rollout', () => {
   });
 
   it('a server that refuses the config: Degraded with its reason, later servers untouched, then converges', async () => {
-    const file = nats.servers[1]!.configFile;
+    const file = suite.nats.servers[1]!.configFile;
     const good = readFileSync(file, 'utf8');
     // A port change cannot be reloaded: nats-server refuses the whole reload.
     writeFileSync(file, good.replace(/listen: "127\.0\.0\.1:(\d+)"/, (_m, p) => `listen: "127.0.0.1:${Number(p) + 1}"`));

@@ -1,24 +1,19 @@
 // A config larger than one Secret: the operator splits it across shard Secrets that the NATS pods
 // mount with the main one in a projected volume, rolls it out, and removes shards it no longer needs.
 // (Secrets here are limited to 3,000 bytes so that a few members need several.)
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import type { RunningOperator } from '../../src/operator.js';
+import { beforeAll, expect, inject, it } from 'vitest';
 import type { Member } from '../../src/api/types.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
-import { AUTH_SHARDS, type NatsCluster } from '../platform/natsPods.js';
-import { Client } from '../support/natsClient.js';
+import { AUTH_SHARDS } from '../platform/natsPods.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { startOperatorThenNats } from '../support/operator.js';
+import { useOperatorAndNats } from '../support/operator.js';
 import { waitFor } from '../support/processes.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const kube = new TestKube(cp.kubeConfig);
 const NS = 'shard-a';
 const NATS = 'shard-nats';
-let nats: NatsCluster;
-let operator: RunningOperator;
-const clients: Client[] = [];
 const keys = Array.from({ length: 24 }, () => newUserKey());
 
 const shardSecrets = async () => {
@@ -33,15 +28,10 @@ const allReady = async (count: number) =>
     return list.length === count && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation)) ? true : undefined;
   }, 60_000, 100);
 
-beforeAll(async () => {
-  ({ operator, nats } = await startOperatorThenNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=3000'], kubeletDelayMs: 60_000 }));
-  await kube.apply(room(NS, 'r'));
-});
+const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=3000'], kubeletDelayMs: 60_000 });
 
-afterAll(async () => {
-  for (const c of clients) await c.close().catch(() => {});
-  await operator?.stop();
-  await nats?.stop();
+beforeAll(async () => {
+  await kube.apply(room(NS, 'r'));
 });
 
 it('spreads a large config over shard Secrets, enforces it on every server, and removes shards no longer needed', async () => {
@@ -55,9 +45,7 @@ it('spreads a large config over shard Secrets, enforces it on every server, and 
 
   // The last member's permissions come from a shard: its client works through every server.
   const last = keys.length - 1;
-  for (const url of nats.urls) {
-    const c = await Client.connect(url, keys[last]!.seed, `_INBOX_${NS}_m${last}`, { reconnect: false });
-    clients.push(c);
+  for (const c of await suite.connectEverywhere(keys[last]!.seed, `_INBOX_${NS}_m${last}`)) {
     const sub = c.subscribe('rooms.shard-a.r');
     await c.nc.flush();
     c.nc.publish('rooms.shard-a.r');
@@ -68,5 +56,5 @@ it('spreads a large config over shard Secrets, enforces it on every server, and 
   for (let i = 4; i < keys.length; i++) await kube.delete('members', NS, `m${i}`);
   await allReady(4);
   await waitFor('stale shard Secrets to be deleted', async () => ((await shardSecrets()).length < shards.length ? true : undefined), 30_000);
-  for (const c of clients) await waitFor('removed members to be disconnected', () => (c.nc.isClosed() ? true : undefined), 15_000);
+  for (const c of suite.clients) await waitFor('removed members to be disconnected', () => (c.nc.isClosed() ? true : undefined), 15_000);
 });

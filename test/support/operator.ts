@@ -1,12 +1,16 @@
 // Runs the operator in-process against a test control plane and NATS cluster, with the config a user
 // would give it, scoped to the test's own namespaces so test files sharing a control plane never meet.
 import type { KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type OperatorConfig } from '../../src/config.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { startOperator, type OperatorHooks, type RunningOperator } from '../../src/operator.js';
 import { startNatsCluster, type NatsCluster } from '../platform/natsPods.js';
 import { TestKube } from './kube.js';
+import { Client } from './natsClient.js';
 import { waitFor } from './processes.js';
+
+export { metric } from './metrics.js';
 
 export interface TestOperatorOptions {
   kubeConfig: KubeConfig;
@@ -47,13 +51,6 @@ export function startTestOperator(o: TestOperatorOptions): Promise<RunningOperat
   return startOperator(testOperatorConfig(o), o.kubeConfig, log, o.hooks);
 }
 
-/** Reads one metric value from the operator's /metrics endpoint. */
-export async function metric(op: RunningOperator, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${op.healthPort}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `) || (!labels && l.startsWith(`${name} `)));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 /**
  * The order of a real cluster: namespaces, then the operator (which writes the auth Secret), then the
  * NATS pods that mount it, so the servers start from a config that knows the operator's system user.
@@ -66,4 +63,46 @@ export async function startOperatorThenNats(o: TestOperatorOptions & { kubeletDe
   await waitFor('the operator to write the auth Secret', async () => ((await kube.secret(o.natsNamespace, secret)) ? true : undefined));
   const nats = await startNatsCluster({ kubeConfig: o.kubeConfig }, { namespace: o.natsNamespace, release: o.natsRelease, secretName: secret, kubeletDelayMs: o.kubeletDelayMs, replicas: 3 });
   return { operator, nats };
+}
+
+/** A test file's operator and NATS cluster, and the clients its tests opened. */
+export interface OperatorAndNats {
+  operator: RunningOperator;
+  nats: NatsCluster;
+  clients: Client[];
+  /** One connection with this key and inbox prefix to every server (closed after the file's tests). */
+  connectEverywhere(seed: string, inboxPrefix: string): Promise<Client[]>;
+  /** The annotations of the NATS pods, in pod order. */
+  podAnnotations(): Promise<(Record<string, string> | undefined)[]>;
+}
+
+/**
+ * Starts the operator and then the NATS pods (startOperatorThenNats) before the file's tests, and
+ * stops them and closes the clients after. Call it at the top of a test file, before its own hooks.
+ */
+export function useOperatorAndNats(o: TestOperatorOptions & { kubeletDelayMs: number }): OperatorAndNats {
+  const kube = new TestKube(o.kubeConfig);
+  const suite: OperatorAndNats = {
+    operator: undefined as unknown as RunningOperator,
+    nats: undefined as unknown as NatsCluster,
+    clients: [],
+    connectEverywhere: async (seed, inboxPrefix) => {
+      const cs = await Promise.all(suite.nats.urls.map((url) => Client.connect(url, seed, inboxPrefix, { reconnect: false })));
+      suite.clients.push(...cs);
+      return cs;
+    },
+    podAnnotations: () =>
+      Promise.all(
+        suite.nats.podNames.map(async (name) => (await kube.client.get<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/${o.natsNamespace}/pods/${name}`)).metadata.annotations),
+      ),
+  };
+  beforeAll(async () => {
+    ({ operator: suite.operator, nats: suite.nats } = await startOperatorThenNats(o));
+  });
+  afterAll(async () => {
+    for (const c of suite.clients) await c.close().catch(() => {});
+    await suite.operator?.stop();
+    await suite.nats?.stop();
+  });
+  return suite;
 }
