@@ -5,18 +5,22 @@ import type { AccessMode, Member, MemberRoomStatus, ObjectMeta, Room } from '../
 import { formatErrors, validateMemberSpec, validateRoomSpec } from '../api/validate.js';
 import * as defaults from '../api/defaults.js';
 import { isDnsLabel, isDnsSubdomain, isSubject } from '../api/grammar.js';
-import { canonical, isLiteral, isWithinRoot } from './subjects.js';
+import { canonical, covers, intersects, isLiteral, isWithinRoot } from './subjects.js';
 import { consumeSubjects, produceSubjects } from './jetstream.js';
-import { isValidPublicUserKey } from './keys.js';
+import { isValidPublicUserKey, LOCKED_USER_KEY } from './keys.js';
+import { accountName, wireAccounts, type AccountModel, type GuestUse } from './accounts.js';
 
 export interface CompileOptions {
-  /** The NATS account every member lives in. */
+  /**
+   * The members of namespace N live in the NATS account `<account>_N`; the locked user in `<account>`.
+   * An account per namespace is what keeps namespaces apart (see accounts.ts).
+   */
   account?: string;
   /** Subject roots a cluster admin added per namespace, besides the default `rooms.<namespace>`. */
   extraSubjectRoots?: Readonly<Record<string, readonly string[]>>;
   /** Subjects every accepted member may use, set by the cluster admin. */
   defaultPermissions?: { publish?: readonly string[]; subscribe?: readonly string[] };
-  /** Public keys no Member may claim (the operator's own users). */
+  /** Public keys no Member may claim (the operator's own users; the locked user's always is). */
   reservedKeys?: readonly string[];
   /** Operator-generated public keys of Members without spec.nkey, by `namespace/name`. */
   generatedKeys?: ReadonlyMap<string, string>;
@@ -41,7 +45,14 @@ export type Reason =
   | 'InboxPrefixOutsideNamespace'
   | 'InboxPrefixConflict';
 
-export type RoomRefReason = 'Granted' | 'RoomNotFound' | 'RoomRejected' | 'RoomNotAllowed' | 'MemberRejected';
+export type RoomRefReason =
+  | 'Granted'
+  | 'RoomNotFound'
+  | 'RoomRejected'
+  | 'RoomNotAllowed'
+  | 'RespondAcrossNamespaces'
+  | 'SubjectConflict'
+  | 'MemberRejected';
 
 export interface Verdict {
   accepted: boolean;
@@ -78,13 +89,18 @@ export interface UserEntry {
   publicKey: string;
   /** `namespace/name` of the Member, for comments and status. */
   member: string;
+  /** The NATS account of the member's namespace. */
+  account: string;
   permissions: Permissions;
 }
 
 export interface AuthModel {
+  /** The account of the locked user, and the prefix of every namespace's account. */
   account: string;
   /** Sorted by public key. */
   users: UserEntry[];
+  /** Every namespace's account that has users, exports or imports; sorted by name. */
+  accounts: AccountModel[];
 }
 
 export interface Compiled {
@@ -134,10 +150,11 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   // working with Maps as large as the member count; on its own, it keeps them in the cache.
   const keys: string[] = new Array(members.length);
   const order = oldestFirst(members, keys);
+  const conflicts = importConflicts(order.map((m) => members[m]!), roomIndex);
   const granted: RoomEntry[] = [];
   const results = order.map((m, i) => {
     granted.length = 0;
-    const result = compileMember(members[m]!, keys[m]!, options, roomIndex, granted);
+    const result = compileMember(members[m]!, keys[m]!, options, roomIndex, conflicts, granted);
     // Counted here, where the rooms are at hand; a member that loses a conflict below is taken back out.
     // A room listed more than once counts its member once.
     for (const entry of granted) {
@@ -152,8 +169,11 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const memberResults = new Map<string, MemberResult>();
   const keyOwners = new Map<string, string>();
   const inboxOwners = new Map<string, string>();
-  const reserved = new Set(options.reservedKeys ?? []);
+  const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? [])]);
+  const prefix = options.account ?? DEFAULT_ACCOUNT;
   const users: UserEntry[] = [];
+  const namespaces = new Set<string>();
+  const guestUses: GuestUse[] = [];
   for (let i = 0; i < order.length; i++) {
     const key = keys[order[i]!]!;
     const result = results[i]!;
@@ -167,11 +187,62 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     }
     memberResults.set(key, result);
     if (result.accepted && result.permissions && result.publicKey) {
-      users.push({ publicKey: result.publicKey, member: key, permissions: result.permissions });
+      const namespace = members[order[i]!]!.metadata.namespace;
+      users.push({ publicKey: result.publicKey, member: key, account: accountName(prefix, namespace), permissions: result.permissions });
+      namespaces.add(namespace);
+      for (const ref of result.rooms) {
+        if (!ref.granted || ref.namespace === namespace) continue;
+        guestUses.push({
+          room: `${ref.namespace}/${ref.room}`,
+          home: ref.namespace,
+          subject: ref.subject!,
+          guest: namespace,
+          publishes: PUBLISHES.has(ref.access),
+          subscribes: SUBSCRIBES.has(ref.access),
+        });
+      }
     }
   }
-  return { model: { account: options.account ?? DEFAULT_ACCOUNT, users: byPublicKey(users) }, rooms: roomResults, members: memberResults };
+  const model = { account: prefix, users: byPublicKey(users), accounts: wireAccounts(prefix, namespaces, guestUses) };
+  return { model, rooms: roomResults, members: memberResults };
 }
+
+/**
+ * Rooms of another namespace that a namespace's members may not join because the room's subject
+ * overlaps, without containing or being contained in it, the subject of an older room of the same
+ * namespace its members joined: imported side by side, a message on the overlap would arrive twice.
+ * Keys are `<member namespace> <room namespace>/<room name>`. Decided from every member's references,
+ * so that a member's verdict does not depend on the order members are compiled in.
+ */
+function importConflicts(members: readonly Member[], roomIndex: RoomIndex): Set<string> {
+  const joined = new Map<string, RoomEntry[]>();
+  for (const member of members) {
+    const namespace = member.metadata.namespace;
+    for (const ref of member.spec?.rooms ?? []) {
+      if (!ref || typeof ref !== 'object' || ref.namespace === undefined || ref.namespace === namespace) continue;
+      const entry = roomIndex.get(ref.namespace)?.get(ref.room);
+      if (!entry || refusal(entry, ref.namespace, namespace, ref.access)) continue;
+      const pair = `${namespace} ${ref.namespace}`;
+      const list = joined.get(pair);
+      if (!list) joined.set(pair, [entry]);
+      else if (!list.includes(entry)) list.push(entry);
+    }
+  }
+  const conflicts = new Set<string>();
+  for (const [pair, entries] of joined) {
+    if (entries.length < 2) continue;
+    const namespace = pair.slice(0, pair.indexOf(' '));
+    const kept: string[] = [];
+    for (const entry of entries.sort(byAge)) {
+      const subject = entry.verdict.subject!;
+      if (kept.some((k) => intersects(k, subject) && !covers(k, subject) && !covers(subject, k))) conflicts.add(`${namespace} ${keyOf(entry.room.metadata)}`);
+      else kept.push(subject);
+    }
+  }
+  return conflicts;
+}
+
+const byAge = (a: RoomEntry, b: RoomEntry) => timeOf(a.room.metadata) - timeOf(b.room.metadata) || (keyOf(a.room.metadata) < keyOf(b.room.metadata) ? -1 : 1);
 
 /** The subject roots of a namespace: `rooms.<namespace>` plus what the cluster admin added. */
 export function subjectRootsOf(namespace: string, options: CompileOptions): string[] {
@@ -183,9 +254,17 @@ function checkOptions(options: CompileOptions): void {
     throw new Error(`invalid operator option ${what}: ${JSON.stringify(value)}`);
   };
   if (options.account !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.account)) bad('account', options.account);
+  const allRoots: [string, string][] = [];
   for (const [ns, roots] of Object.entries(options.extraSubjectRoots ?? {})) {
     if (!isDnsLabel(ns)) bad('extraSubjectRoots namespace', ns);
-    for (const root of roots) if (!isSubject(root) || !isLiteral(root)) bad(`extraSubjectRoots[${ns}] (a literal subject)`, root);
+    for (const root of roots) {
+      if (!isSubject(root) || !isLiteral(root)) bad(`extraSubjectRoots[${ns}] (a literal subject)`, root);
+      // rooms.<namespace> is every namespace's own; the others are NATS's and the operator's.
+      if (/^(rooms|natsrooms|_INBOX[^.]*|\$[^.]*)(\.|$)/.test(root)) bad(`extraSubjectRoots[${ns}] (not below rooms, natsrooms, _INBOX or $)`, root);
+      const other = allRoots.find(([n, r]) => n !== ns && (isWithinRoot(root, r) || isWithinRoot(r, root)));
+      if (other) bad(`extraSubjectRoots[${ns}] (overlaps root ${other[1]} of namespace ${other[0]}; namespaces may not share subjects)`, root);
+      allRoots.push([ns, root]);
+    }
   }
   for (const s of [...(options.defaultPermissions?.publish ?? []), ...(options.defaultPermissions?.subscribe ?? [])]) {
     if (!isSubject(s)) bad('defaultPermissions subject', s);
@@ -240,7 +319,14 @@ function compileRoom(room: Room, options: CompileOptions): RoomResult {
 }
 
 /** Compiles one Member on its own; the rooms it is granted are also appended to `granted`. */
-function compileMember(member: Member, key: string, options: CompileOptions, roomIndex: RoomIndex, granted: RoomEntry[]): MemberResult {
+function compileMember(
+  member: Member,
+  key: string,
+  options: CompileOptions,
+  roomIndex: RoomIndex,
+  conflicts: ReadonlySet<string>,
+  granted: RoomEntry[],
+): MemberResult {
   const { namespace, name } = member.metadata;
   const invalid = checkName(member.metadata);
   if (invalid) return { ...invalid, rooms: [] };
@@ -289,7 +375,7 @@ function compileMember(member: Member, key: string, options: CompileOptions, roo
     const ref = roomRefs[r]!;
     const roomNamespace = ref.namespace ?? namespace;
     const entry = roomIndex.get(roomNamespace)?.get(ref.room);
-    const refused = refusal(entry, roomNamespace, namespace);
+    const refused = refusal(entry, roomNamespace, namespace, ref.access) ?? (conflicts.has(`${namespace} ${roomNamespace}/${ref.room}`) ? 'SubjectConflict' : undefined);
     if (refused || !entry) {
       refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: false, reason: refused };
       unresolved++;
@@ -298,13 +384,15 @@ function compileMember(member: Member, key: string, options: CompileOptions, roo
     const { subject, stream } = entry.verdict as RoomResult & { subject: string };
     refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: true, reason: 'Granted', subject };
     granted.push(entry);
+    // A stream lives in its room's account: a guest gets the room's subject, not its stream's API.
+    const ownStream = roomNamespace === namespace ? stream : undefined;
     if (PUBLISHES.has(ref.access)) {
       publish.push(subject);
-      if (stream) publish.push(...(entry.produce ??= produceSubjects(stream)));
+      if (ownStream) publish.push(...(entry.produce ??= produceSubjects(ownStream)));
     }
     if (SUBSCRIBES.has(ref.access)) {
       subscribe.push(subject);
-      if (stream) publish.push(...(entry.consume ??= consumeSubjects(stream)));
+      if (ownStream) publish.push(...(entry.consume ??= consumeSubjects(ownStream)));
     }
     if (ref.access === 'Respond') allowResponses = true;
   }
@@ -330,10 +418,13 @@ function compileMember(member: Member, key: string, options: CompileOptions, roo
 }
 
 /** Why a member of `namespace` is not granted the room it references, or undefined when it is. */
-function refusal(entry: RoomEntry | undefined, roomNamespace: string, namespace: string): RoomRefReason | undefined {
+function refusal(entry: RoomEntry | undefined, roomNamespace: string, namespace: string, access: AccessMode): RoomRefReason | undefined {
   if (!entry) return 'RoomNotFound';
   if (!entry.verdict.accepted || !entry.verdict.subject) return 'RoomRejected';
-  if (roomNamespace !== namespace && !(entry.room.spec?.allowedNamespaces ?? []).includes(namespace)) return 'RoomNotAllowed';
+  if (roomNamespace === namespace) return undefined;
+  if (!(entry.room.spec?.allowedNamespaces ?? []).includes(namespace)) return 'RoomNotAllowed';
+  // Answering a room's requests is serving its namespace's API: only that namespace's members may.
+  if (access === 'Respond') return 'RespondAcrossNamespaces';
   return undefined;
 }
 
@@ -348,6 +439,10 @@ function describeUnresolved(ref: MemberRoomStatus): string {
       return `${room} is not accepted (see its status)`;
     case 'RoomNotAllowed':
       return `${room} does not list this namespace in spec.allowedNamespaces`;
+    case 'RespondAcrossNamespaces':
+      return `${room} is another namespace's: only its own namespace's Members may Respond (join it with Request to call it)`;
+    case 'SubjectConflict':
+      return `${room}'s subject overlaps the subject of an older room of namespace ${ref.namespace} that this namespace's Members joined; join one of them, or give them subjects that do not overlap`;
     default:
       return `${room}: ${ref.reason}`;
   }
@@ -363,7 +458,7 @@ function claim(
 ): Verdict | undefined {
   const publicKey = result.publicKey!;
   const inbox = result.inboxPrefix!;
-  if (reserved.has(publicKey)) return reject('ReservedKey', `nkey ${publicKey} is reserved for the operator's own use`);
+  if (reserved.has(publicKey)) return reject('ReservedKey', `nkey ${publicKey} is reserved for the operator's own use (its system user or the locked user); give this Member a key of its own`);
   const keyOwner = keyOwners.get(publicKey);
   if (keyOwner) {
     return reject('DuplicateNkey', `nkey ${publicKey} is already used by the older Member ${keyOwner}; every Member needs its own key`);

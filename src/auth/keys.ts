@@ -10,6 +10,12 @@ export function keyWithoutSeed(label: string): string {
   return new TextDecoder().decode(Codec.encode(Prefix.User, bytes));
 }
 
+/**
+ * A user no one can sign in as. It is always in the config so that nats-server requires authentication
+ * even when no Member is accepted (with no users at all it would let anonymous clients in).
+ */
+export const LOCKED_USER_KEY = keyWithoutSeed('locked user');
+
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const BASE32_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE32.length; i++) BASE32_VALUE[BASE32.charCodeAt(i)] = i;

@@ -3,8 +3,9 @@
 // no field can inject config even if a check upstream were missing. Default deny: an empty allow
 // list would mean "everything" to nats-server, so it is written as an explicit deny of `>`.
 import { createHash } from 'node:crypto';
-import { keyWithoutSeed } from './keys.js';
+import { LOCKED_USER_KEY } from './keys.js';
 import type { AuthModel, SubjectPermission, UserEntry } from './compile.js';
+import type { AccountModel } from './accounts.js';
 
 export interface Rendered {
   /** The main file, auth.conf. */
@@ -44,11 +45,7 @@ export const DEFAULT_SHARDS = 16;
 /** Subject prefix of the generation marker mapping in the system account. */
 export const GENERATION_MARKER_PREFIX = 'natsrooms.generation.';
 
-/**
- * A user no one can sign in as (see keys.ts). It is always in the config so that nats-server requires authentication even when no Member is
- * accepted (with no users at all it would let anonymous clients in).
- */
-export const LOCKED_USER_KEY = keyWithoutSeed('locked user');
+export { LOCKED_USER_KEY };
 
 const SAFE = /^[A-Za-z0-9_$.*>-]+$/;
 
@@ -78,6 +75,22 @@ function subjectPermission(p: SubjectPermission): string {
   return p.deny.length === 0 ? `{allow: ${list(p.allow)}}` : `{allow: ${list(p.allow)}, deny: ${list(p.deny)}}`;
 }
 
+/** An account's exports and imports (see accounts.ts). */
+function wiring(account: AccountModel): string {
+  let out = '';
+  const exports = [
+    ...account.streamExports.map((e) => `      {stream: ${quote(e.subject)}, accounts: ${list(e.accounts)}}\n`),
+    ...account.serviceExports.map((e) => `      {service: ${quote(e.subject)}, accounts: ${list(e.accounts)}}\n`),
+  ];
+  if (exports.length > 0) out += `    exports: [\n${exports.join('')}    ]\n`;
+  const imports = [
+    ...account.streamImports.map((i) => `      {stream: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`),
+    ...account.serviceImports.map((i) => `      {service: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`),
+  ];
+  if (imports.length > 0) out += `    imports: [\n${imports.join('')}    ]\n`;
+  return out;
+}
+
 /** A user's map, `{nkey: ..., permissions: {...}}`. */
 function userBody(entry: UserEntry): string {
   const { publish, subscribe, allowResponses } = entry.permissions;
@@ -94,11 +107,26 @@ function userBody(entry: UserEntry): string {
 const CHUNK_CHARS = 16 * 1024;
 
 export function render(model: AuthModel, options: RenderOptions = {}): Rendered {
-  if (!/^[A-Za-z0-9_-]+$/.test(model.account)) throw new Error(`refusing to render account name ${JSON.stringify(model.account)}`);
+  for (const name of [model.account, ...model.accounts.map((a) => a.name)]) {
+    if (!ACCOUNT_NAME.test(name)) throw new Error(`refusing to render account name ${JSON.stringify(name)}`);
+  }
   const limit = options.shardCount === 0 ? Infinity : (options.maxFileBytes ?? MAX_FILE_BYTES);
   // Rendering a file that will not fit is wasted work: skip it when the count alone rules it out.
   const surelyTooLarge = model.users.length * MIN_USER_LINE_CHARS > limit;
-  return (surelyTooLarge ? undefined : renderMain(model, options, model.users, [], [], limit)) ?? renderSharded(model, options);
+  return (surelyTooLarge ? undefined : renderMain(model, options, byAccount(model, model.users), [], [], limit)) ?? renderSharded(model, options);
+}
+
+const ACCOUNT_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** Each account's users (entries or shard references), in the order given. */
+function byAccount<T>(model: AuthModel, users: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>(model.accounts.map((a) => [a.name, []]));
+  for (let i = 0; i < users.length; i++) {
+    const list = out.get(model.users[i]!.account);
+    if (!list) throw new Error(`user ${model.users[i]!.member} is in account ${model.users[i]!.account}, which the model does not define`);
+    list.push(users[i]!);
+  }
+  return out;
 }
 
 /** No user's lines in the single file are shorter (key, comment and the narrowest permissions). */
@@ -148,7 +176,7 @@ function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
     shard.chunks.push(`${shard.chunk}# Guard: the main file of the same generation uses it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`);
     return shard.chunks.join('');
   });
-  return renderMain(model, options, refs, files, guards)!;
+  return renderMain(model, options, byAccount(model, refs), files, guards)!;
 }
 
 /** Subject prefix of the shard guards (see renderSharded). */
@@ -161,7 +189,7 @@ export const SHARD_GUARD_PREFIX = 'natsrooms.shard.';
 function renderMain(
   model: AuthModel,
   options: RenderOptions,
-  users: readonly (UserEntry | string)[],
+  usersByAccount: ReadonlyMap<string, readonly (UserEntry | string)[]>,
   shards: string[],
   guards: string[],
   limit = Infinity,
@@ -179,19 +207,26 @@ function renderMain(
   const lockedDeny = guards.length === 0 ? '[">"]' : `[">", ${guards.map((g) => `$${g}`).join(', ')}]`;
   chunk +=
     'accounts: {\n' +
-    `  ${model.account}: {\n` +
+    `  ${quote(model.account)}: {\n` +
     '    users: [\n' +
     '      # locked: keeps authentication required when no Member is accepted\n' +
-    `      {nkey: ${quote(LOCKED_USER_KEY)}, permissions: {publish: {deny: ${lockedDeny}}, subscribe: {deny: [">"]}}}\n`;
-  for (const entry of users) {
-    chunk += typeof entry === 'string' ? entry : `      # ${entry.member}\n      ${userBody(entry)}\n`;
-    if (chunk.length >= CHUNK_CHARS) {
-      flush(chunk);
-      chunk = '';
-      if (size > limit) return undefined;
+    `      {nkey: ${quote(LOCKED_USER_KEY)}, permissions: {publish: {deny: ${lockedDeny}}, subscribe: {deny: [">"]}}}\n` +
+    '    ]\n  }\n';
+  for (const account of model.accounts) {
+    chunk += `  # namespace ${account.namespace}\n  ${quote(account.name)}: {\n`;
+    const users = usersByAccount.get(account.name) ?? [];
+    if (users.length > 0) chunk += '    users: [\n';
+    for (const entry of users) {
+      chunk += typeof entry === 'string' ? entry : `      # ${entry.member}\n      ${userBody(entry)}\n`;
+      if (chunk.length >= CHUNK_CHARS) {
+        flush(chunk);
+        chunk = '';
+        if (size > limit) return undefined;
+      }
     }
+    if (users.length > 0) chunk += '    ]\n';
+    chunk += `${wiring(account)}  }\n`;
   }
-  chunk += '    ]\n  }\n';
   if (options.systemUserKey) chunk += `  "$SYS": {\n    users: [{nkey: ${quote(options.systemUserKey)}}]\n`;
   flush(chunk);
   // The generation is the hash of everything so far: the marker that names it comes after.

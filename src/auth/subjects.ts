@@ -35,3 +35,28 @@ function insertionSort(items: string[]): void {
     items[j + 1] = item;
   }
 }
+
+/** True when some subject matches both patterns (`*` is one token, `>` one or more). */
+export function intersects(a: string, b: string): boolean {
+  const x = a.split('.');
+  const y = b.split('.');
+  for (let i = 0; ; i++) {
+    if (i === x.length || i === y.length) return x.length === y.length;
+    if (x[i] === '>' || y[i] === '>') return true;
+    if (x[i] !== '*' && y[i] !== '*' && x[i] !== y[i]) return false;
+  }
+}
+
+/** True when every subject `inner` matches is matched by `outer`. */
+export function covers(outer: string, inner: string): boolean {
+  const o = outer.split('.');
+  const n = inner.split('.');
+  for (let i = 0; i < o.length; i++) {
+    if (o[i] === '>') return i < n.length;
+    if (i === n.length) return false;
+    if (n[i] === '>') return false;
+    if (o[i] !== '*' && o[i] !== n[i]) return false;
+    if (o[i] === '*' && n[i] === '>') return false;
+  }
+  return o.length === n.length;
+}

@@ -356,9 +356,13 @@ const live = (o: { metadata: { deletionTimestamp?: string } }) => !o.metadata.de
 
 const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...(o as unknown as KubeObject), apiVersion: 'natsrooms.io/v1alpha1', kind });
 
-/** What a member's entry in the config amounts to: equal fingerprints, equal enforcement. */
+/**
+ * What a member's entry in the config amounts to: equal fingerprints, equal enforcement. Its account's
+ * exports and imports count too: they are what connects the member's rooms to other namespaces.
+ */
 function fingerprints(compiled: Compiled): Map<string, string> {
+  const accounts = new Map(compiled.model.accounts.map((a) => [a.name, JSON.stringify(a)]));
   const out = new Map<string, string>();
-  for (const user of compiled.model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, compiled.model.account]));
+  for (const user of compiled.model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
   return out;
 }

@@ -47,7 +47,7 @@ describe('room subjects and confinement', () => {
     ['widened by the admin', room('team-a', 's', { subject: 'services.greet' }), { extraSubjectRoots: { 'team-a': ['services'] } }, { accepted: true, reason: 'Accepted', subject: 'services.greet' }],
     ['widening is per namespace', room('team-b', 's', { subject: 'services.greet' }), { extraSubjectRoots: { 'team-a': ['services'] } }, { accepted: false, reason: 'SubjectOutsideRoot' }],
     ['invalid subject', room('team-a', 's', { subject: 'rooms.team-a..x' }), {}, { accepted: false, reason: 'InvalidSpec' }],
-    ['inbox space', room('team-a', 's', { subject: '_INBOX_team-a_x' }), { extraSubjectRoots: { 'team-a': ['_INBOX_team-a_x'] } }, { accepted: false, reason: 'InvalidSpec' }],
+    ['inbox space', room('team-a', 's', { subject: '_INBOX_team-a_x' }), {}, { accepted: false, reason: 'InvalidSpec' }],
     ['system subjects', room('team-a', 's', { subject: '$SYS.REQ.x' }), {}, { accepted: false, reason: 'InvalidSpec' }],
     ['config injection attempt', room('team-a', 's', { subject: 'rooms.team-a.x"]}, {nkey: "U' }), {}, { accepted: false, reason: 'InvalidSpec' }],
     ['bad namespace name', room('Team_A', 's'), {}, { accepted: false, reason: 'InvalidName' }],
@@ -229,6 +229,14 @@ describe('isolation and determinism', () => {
 
   it('refuses invalid operator options', () => {
     expect(() => compile([], [], { extraSubjectRoots: { a: ['rooms.*'] } })).toThrow(/extraSubjectRoots/);
+    // Reserved spaces: every namespace's rooms.<ns>, the operator's natsrooms., NATS's _INBOX and $.
+    for (const root of ['rooms', 'rooms.b', 'natsrooms.x', '_INBOX_a_x', '_INBOX', '$SYS', '$JS.API']) {
+      expect(() => compile([], [], { extraSubjectRoots: { a: [root] } }), root).toThrow(/extraSubjectRoots\[a\]/);
+    }
+    // Two namespaces never share subjects: a root may not lie within, or contain, another's.
+    expect(() => compile([], [], { extraSubjectRoots: { a: ['orders'], b: ['orders.eu'] } })).toThrow(/overlaps root orders of namespace a/);
+    expect(() => compile([], [], { extraSubjectRoots: { a: ['orders.eu'], b: ['orders'] } })).toThrow(/overlaps/);
+    expect(() => compile([], [], { extraSubjectRoots: { a: ['orders', 'orders.eu'], b: ['ordersx'] } })).not.toThrow();
     expect(() => compile([], [], { account: 'A B' })).toThrow(/account/);
     expect(() => compile([], [], { defaultPermissions: { publish: ['a b'] } })).toThrow(/defaultPermissions/);
   });

@@ -1,0 +1,100 @@
+// An account per namespace: which members live where, and how rooms that allow other namespaces
+// become exports and imports (the live meaning is proven in test/security).
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/auth/compile.js';
+import { LOCKED_USER_KEY } from '../../src/auth/keys.js';
+import type { AccessMode } from '../../src/api/types.js';
+import { member, newUserKey, room } from '../support/objects.js';
+
+const key = () => newUserKey().publicKey;
+const shared = () => room('home', 'shared', { allowedNamespaces: ['g1', 'g2'] });
+const guest = (ns: string, name: string, access: AccessMode, r = 'shared') => member(ns, name, { nkey: key(), rooms: [{ room: r, namespace: 'home', access }] });
+const accountsOf = (...args: Parameters<typeof compile>) => Object.fromEntries(compile(...args).model.accounts.map((a) => [a.name, a]));
+
+describe('an account per namespace', () => {
+  it('puts each member in the account of its namespace, and nothing is wired without a guest', () => {
+    const { model } = compile([room('a', 'r'), room('b', 'r')], [member('a', 'm', { nkey: key(), rooms: [{ room: 'r', access: 'Publish' }] }), member('b', 'm', { nkey: key() })]);
+    expect(model.users.map((u) => [u.member, u.account]).sort()).toEqual([['a/m', 'ROOMS_a'], ['b/m', 'ROOMS_b']]);
+    expect(model.accounts.map((a) => [a.name, a.streamExports.length + a.serviceExports.length + a.streamImports.length + a.serviceImports.length])).toEqual([['ROOMS_a', 0], ['ROOMS_b', 0]]);
+  });
+
+  it('names accounts after the configured prefix', () => {
+    expect(compile([], [member('a', 'm', { nkey: key() })], { account: 'CHAT' }).model.accounts.map((a) => a.name)).toEqual(['CHAT_a']);
+  });
+
+  it('a guest subscriber imports the room as a stream from its home', () => {
+    const a = accountsOf([shared()], [guest('g1', 's', 'Subscribe')]);
+    expect(a.ROOMS_home!.streamExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g1'] }]);
+    expect(a.ROOMS_home!.serviceExports).toEqual([]);
+    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
+    expect(a.ROOMS_g1!.serviceImports).toEqual([]);
+  });
+
+  it.each(['Publish', 'Request'] as const)('a guest %s member imports the room as a service from its home', (access) => {
+    const a = accountsOf([shared()], [guest('g1', 'p', access)]);
+    expect(a.ROOMS_home!.serviceExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g1'] }]);
+    expect(a.ROOMS_g1!.serviceImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
+    expect(a.ROOMS_g1!.streamImports).toEqual([]);
+  });
+
+  it("a guest subscriber also imports other guests' publishes, never its own namespace's", () => {
+    const a = accountsOf([shared()], [guest('g1', 'p', 'PublishSubscribe'), guest('g2', 's', 'Subscribe')]);
+    expect(a.ROOMS_g1!.streamExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g2'] }]);
+    expect(a.ROOMS_g2!.streamImports).toEqual([
+      { account: 'ROOMS_g1', subject: 'rooms.home.shared' },
+      { account: 'ROOMS_home', subject: 'rooms.home.shared' },
+    ]);
+    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
+    expect(a.ROOMS_g2!.streamExports).toEqual([]);
+  });
+
+  it('a guest may not Respond in another namespace’s room', () => {
+    const result = compile([shared()], [guest('g1', 'r', 'Respond')]);
+    const m = result.members.get('g1/r')!;
+    expect(m.rooms[0]).toMatchObject({ granted: false, reason: 'RespondAcrossNamespaces' });
+    expect(m.permissions!.allowResponses).toBe(false);
+    expect(m.permissions!.subscribe.allow).toEqual(['_INBOX_g1_r.>']);
+    expect(result.model.accounts.flatMap((a) => [...a.streamImports, ...a.serviceImports])).toEqual([]);
+  });
+
+  it('a rejected member wires nothing', () => {
+    const k = key();
+    const result = compile([shared(), room('home', 'x')], [member('home', 'old', { nkey: k, rooms: [{ room: 'x', access: 'Publish' }] }), member('g1', 'dup', { nkey: k, rooms: [{ room: 'shared', namespace: 'home', access: 'Subscribe' }] })]);
+    expect(result.members.get('g1/dup')!.reason).toBe('DuplicateNkey');
+    expect(result.model.accounts.map((a) => a.name)).toEqual(['ROOMS_home']);
+    expect(result.model.accounts[0]!.streamExports).toEqual([]);
+  });
+
+  it("a guest gets the room's subject but not its stream's API (the stream lives in the room's account)", () => {
+    const r = room('home', 'log', { allowedNamespaces: ['g1'], jetstream: {} });
+    const result = compile([r], [member('home', 'h', { nkey: key(), rooms: [{ room: 'log', access: 'Subscribe' }] }), guest('g1', 'g', 'Subscribe', 'log')]);
+    expect(result.members.get('home/h')!.permissions!.publish.allow.some((s) => s.startsWith('$JS.API'))).toBe(true);
+    expect(result.members.get('g1/g')!.permissions!.publish.allow).toEqual([]);
+    expect(result.members.get('g1/g')!.permissions!.subscribe.allow).toContain('rooms.home.log');
+  });
+
+  it('imports of overlapping rooms: a broader one covers a narrower; a partial overlap is refused for the younger room', () => {
+    const all = room('home', 'all', { subject: 'rooms.home.>', allowedNamespaces: ['g1'] });
+    const one = room('home', 'one', { subject: 'rooms.home.x', allowedNamespaces: ['g1'] });
+    const a = accountsOf([all, one], [guest('g1', 'a', 'Subscribe', 'all'), guest('g1', 'b', 'Subscribe', 'one')]);
+    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.>' }]);
+
+    const left = room('home', 'left', { subject: 'rooms.home.*.x', allowedNamespaces: ['g1'] });
+    const right = room('home', 'right', { subject: 'rooms.home.y.*', allowedNamespaces: ['g1'] });
+    const result = compile([left, right], [guest('g1', 'b', 'Subscribe', 'right'), guest('g1', 'a', 'Subscribe', 'left')]);
+    expect(result.members.get('g1/a')!.rooms[0]).toMatchObject({ granted: true });
+    expect(result.members.get('g1/b')!.rooms[0]).toMatchObject({ granted: false, reason: 'SubjectConflict' });
+    expect(result.members.get('g1/b')!.message).toContain('overlaps');
+    // Only between guests of one namespace: its home's own members may join both.
+    const home = compile([left, right], [member('home', 'h', { nkey: key(), rooms: [{ room: 'left', access: 'Subscribe' }, { room: 'right', access: 'Subscribe' }] })]);
+    expect(home.members.get('home/h')!.rooms.every((r) => r.granted)).toBe(true);
+  });
+});
+
+describe('keys no Member may claim', () => {
+  it("the locked user's key is reserved, so no Member can make nats-server refuse the config as a duplicate", () => {
+    const result = compile([], [member('a', 'm', { nkey: LOCKED_USER_KEY })]);
+    expect(result.members.get('a/m')).toMatchObject({ accepted: false, reason: 'ReservedKey' });
+    expect(result.model.users).toEqual([]);
+  });
+});
