@@ -14,6 +14,12 @@ export interface Rendered {
   shards: string[];
   /** The generation: sha256 (hex) of the main file without the generation marker (it covers the shards through their guards). */
   hash: string;
+  /**
+   * Accounts with service imports. nats-server wires the service imports of an account that is new
+   * in a reload only on the next reload (see FACTS), so a server that did not have one of these
+   * accounts before is reloaded twice.
+   */
+  serviceImporters: string[];
 }
 
 /** A Secret holds at most 1 MiB: no file is larger than this (with room for the Secret's metadata). */
@@ -239,7 +245,7 @@ function renderMain(
   tail += '}\n';
   if (size + tail.length > limit) return undefined;
   chunks.push(tail);
-  return { text: chunks.join(''), shards, hash: digest };
+  return { text: chunks.join(''), shards, hash: digest, serviceImporters: model.accounts.filter((a) => a.serviceImports.length > 0).map((a) => a.name) };
 }
 
 const FNV_OFFSET = 0x811c9dc5;

@@ -50,6 +50,13 @@ export class NatsSystem {
     return marker?.slice(GENERATION_MARKER_PREFIX.length);
   }
 
+  /** The names of the accounts the server has now. */
+  async accounts(conn: ServerConnection): Promise<string[]> {
+    const res = await this.request<{ accounts?: string[] }>(conn, 'ACCOUNTZ', {});
+    if (res.error) throw new Error(`ACCOUNTZ failed on ${conn.serverName}: ${res.error.description}`);
+    return res.data?.accounts ?? [];
+  }
+
   /** Asks the server to re-read its config from disk; resolves with its error, if it refused. */
   async reload(conn: ServerConnection): Promise<string | undefined> {
     const res = await this.request(conn, 'RELOAD', {});

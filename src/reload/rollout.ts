@@ -11,7 +11,7 @@ import { CONTENT_TYPE, paths, type KubeClient, type KubeObject } from '../contro
 import type { Metrics } from '../controller/metrics.js';
 import type { Rendered } from '../auth/render.js';
 import type { Rollout, RolloutResult } from '../controller/reconciler.js';
-import type { NatsSystem } from './natsSystem.js';
+import type { NatsSystem, ServerConnection } from './natsSystem.js';
 
 export const POKE_ANNOTATION = 'natsrooms.io/config-hash';
 /** Changes with every poke, so that a pod can be poked again for the same hash. */
@@ -100,6 +100,8 @@ export class ServerRollout implements Rollout {
       return undefined;
     }
     if (strategy === 'restart') await this.requestRestart(pod, generation.hash);
+    // Accounts with service imports that this server does not have yet need a second reload.
+    const newImporters = strategy === 'reload' && generation.serviceImporters.length > 0 ? await this.missingAccounts(system, conn, generation.serviceImporters) : [];
     const sincePoke = Date.now() - this.pokedAt;
     if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
@@ -124,6 +126,13 @@ export class ServerRollout implements Rollout {
       } else {
         now = await system.generation(conn);
       }
+      if (now === generation.hash && newImporters.length > 0) {
+        const refused = await system.reload(conn);
+        reloads++;
+        metrics.reloads.inc({ server: name, result: refused ? 'refused' : 'rewired' });
+        if (refused) return this.degraded(`server ${name} refused the second reload of generation ${short} (it wires the service imports of new accounts): ${refused}`);
+        log.info('server reloaded again to wire the service imports of new accounts', { server: name, generation: short, accounts: newImporters });
+      }
       if (now === generation.hash) {
         log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: Date.now() - (this.started?.at ?? Date.now()) });
         this.waiting.delete(name);
@@ -136,6 +145,11 @@ export class ServerRollout implements Rollout {
     if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = Date.now();
     const what = strategy === 'restart' ? 'to restart with' : halfDelivered ? 'to receive every shard of' : 'to receive';
     return this.wait(name, generation.hash, what, now);
+  }
+
+  private async missingAccounts(system: NatsSystem, conn: ServerConnection, accounts: readonly string[]): Promise<string[]> {
+    const present = new Set(await system.accounts(conn));
+    return accounts.filter((a) => !present.has(a));
   }
 
   /** RollingOut while a server may still catch up; Degraded once it had its time. */

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type Permissions, type SubjectPermission } from '../../src/auth/compile.js';
+import { compile, type Compiled, type Permissions, type SubjectPermission } from '../../src/auth/compile.js';
 import { LOCKED_USER_KEY, render, shardFileName } from '../../src/auth/render.js';
 import { ACCESS_MODES, type Member, type Room } from '../../src/api/types.js';
 import { binary } from '../support/binaries.js';
-import { covers, NatsPerms, serverAllows, type ParsedUser } from '../support/natsperms.js';
+import { covers, NatsPerms, serverAllows, type ParsedAccount, type ParsedUser } from '../support/natsperms.js';
 import { newUserKey } from '../support/objects.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10_000);
@@ -40,8 +40,9 @@ const roomName = fc.constantFrom('r1', 'r2', 'r3', 'r1', 'r2', 'r3', 'x.y', 'Bad
 const roomArb: fc.Arbitrary<Room> = fc.record({
   ns: fc.constantFrom(...NAMESPACES),
   name: roomName,
-  subject: fc.option(anySubject, { nil: undefined }),
-  allowed: fc.option(fc.subarray(NAMESPACES), { nil: undefined }),
+  subject: fc.option(anySubject, { nil: undefined, freq: 2 }),
+  // Mostly rooms that allow other namespaces, so that worlds are wired across accounts.
+  allowed: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.subarray(NAMESPACES) }),
   jetstream: fc.oneof(
     { weight: 6, arbitrary: fc.constant(undefined) },
     { weight: 3, arbitrary: fc.option(fc.constantFrom('a_s', 'b_s', 'team-c_s', 'x'), { nil: null }) },
@@ -62,7 +63,7 @@ const memberArb: fc.Arbitrary<Member> = fc.record({
   nkey: fc.oneof({ weight: 16, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: fc.constant('U' + 'A'.repeat(55)) }),
   created: fc.integer({ min: 0, max: 5 }),
   rooms: fc.uniqueArray(
-    fc.record({ room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'), namespace: fc.option(fc.constantFrom(...NAMESPACES), { nil: undefined }), access: fc.constantFrom(...ACCESS_MODES) }),
+    fc.record({ room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'), namespace: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(...NAMESPACES) }), access: fc.constantFrom(...ACCESS_MODES) }),
     { maxLength: 4, selector: (r) => `${r.namespace ?? ''}/${r.room}/${r.access === 'Publish' ? 'dup' : r.access}` },
   ),
   inbox: fc.oneof(
@@ -108,6 +109,38 @@ function probesFor(perms: Permissions): string[] {
 
 const intended = (p: SubjectPermission, literal: string) => p.allow.some((a) => covers(a, literal)) && !p.deny.some((d) => covers(d, literal));
 
+/**
+ * The accounts as nats-server parsed them hold exactly the compiled exports and imports, none invalid,
+ * and each connects only a room's home to a namespace the room allows (checked against the world's
+ * Rooms directly, not through the compiler).
+ */
+function checkAccounts(parsed: ParsedAccount[], compiled: Compiled, rooms: Room[]): void {
+  const sorted = (links: string[]) => [...links].sort();
+  const byName = new Map(parsed.map((a) => [a.name, a]));
+  for (const account of compiled.model.accounts) {
+    const server = byName.get(account.name);
+    expect(server, account.name).toBeDefined();
+    expect(sorted(server!.exports.map((e) => `${e.type} ${e.subject} ${sorted(e.accounts ?? []).join(',')}`)), account.name).toEqual(
+      sorted([...account.streamExports.map((e) => `stream ${e.subject} ${e.accounts.join(',')}`), ...account.serviceExports.map((e) => `service ${e.subject} ${e.accounts.join(',')}`)]),
+    );
+    expect(sorted(server!.imports.map((i) => `${i.type} ${i.subject} ${i.account}`)), account.name).toEqual(
+      sorted([...account.streamImports.map((i) => `stream ${i.subject} ${i.account}`), ...account.serviceImports.map((i) => `service ${i.subject} ${i.account}`)]),
+    );
+    expect(server!.imports.filter((i) => i.invalid), account.name).toEqual([]);
+    for (const i of server!.imports) {
+      // The room may be joined by the importing namespace, or the import comes from a guest that joined it.
+      const ns = (name: string) => name.replace(/^ROOMS_/, '');
+      const room = rooms.find((r) => compiled.rooms.get(`${r.metadata.namespace}/${r.metadata.name}`)?.subject === i.subject && compiled.rooms.get(`${r.metadata.namespace}/${r.metadata.name}`)!.accepted);
+      expect(room, `${account.name} imports ${i.subject} from ${i.account}: no accepted room has that subject`).toBeDefined();
+      const home = room!.metadata.namespace;
+      const allowed = room!.spec?.allowedNamespaces ?? [];
+      expect(allowed.includes(ns(account.name)), `${account.name} imports ${i.subject}, but room ${home}/${room!.metadata.name} does not allow it`).toBe(true);
+      expect(ns(i.account!) === home || allowed.includes(ns(i.account!)), `${i.subject} imported from ${i.account}, neither its home nor an allowed namespace`).toBe(true);
+    }
+  }
+  expect(new Set(parsed.map((a) => a.name))).toEqual(new Set(['ROOMS', ...compiled.model.accounts.map((a) => a.name), ...(parsed.some((a) => a.name === '$SYS') ? ['$SYS'] : [])]));
+}
+
 let dir: string;
 let natsperms: NatsPerms;
 beforeAll(() => {
@@ -121,7 +154,7 @@ afterAll(() => {
 
 describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
-    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0 };
+    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0, imports: 0 };
     await fc.assert(
       fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes, shardCount }) => {
         const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
@@ -141,7 +174,10 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         expect(system.map((u) => u.nkey)).toEqual(withSystemUser ? [SYSTEM_KEY] : []);
         const byKey = new Map<string, ParsedUser>(parsed.users!.filter((u) => u.account !== '$SYS').map((u) => [u.nkey, u]));
         expect([...byKey.keys()].sort()).toEqual([LOCKED_USER_KEY, ...compiled.model.users.map((u) => u.publicKey)].sort());
-        expect(new Set([...byKey.values()].map((u) => u.account))).toEqual(new Set(['ROOMS']));
+        // Every member in the account of its own namespace; the locked user alone in ROOMS.
+        expect(byKey.get(LOCKED_USER_KEY)!.account).toBe('ROOMS');
+        for (const user of compiled.model.users) expect(byKey.get(user.publicKey)!.account, user.member).toBe(`ROOMS_${user.member.split('/')[0]}`);
+        checkAccounts(parsed.accounts!, compiled, rooms);
         const locked = byKey.get(LOCKED_USER_KEY)!;
         expect(serverAllows(locked.publish, 'anything') || serverAllows(locked.subscribe, 'anything')).toBe(false);
 
@@ -158,6 +194,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
           expect([...(server.publish?.allow ?? [])].sort()).toEqual(user.permissions.publish.allow);
           expect([...(server.subscribe?.allow ?? [])].sort()).toEqual(user.permissions.subscribe.allow);
         }
+        for (const a of compiled.model.accounts) stats.imports += a.streamImports.length + a.serviceImports.length;
         for (const m of compiled.members.values()) m.accepted ? stats.acceptedMembers++ : stats.rejectedMembers++;
         for (const r of compiled.rooms.values()) if (!r.accepted) stats.rejectedRooms++;
       }),
@@ -169,6 +206,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(stats.rejectedMembers).toBeGreaterThan(RUNS / 4);
     expect(stats.rejectedRooms).toBeGreaterThan(RUNS / 4);
     expect(stats.sharded).toBeGreaterThan(RUNS / 10);
+    expect(stats.imports).toBeGreaterThan(RUNS / 40);
   }, 600_000);
 
   it('never parse as a mix of two generations: kubelet delivering between Secret writes cannot bind one generation\'s users under another\'s main file', async () => {

@@ -18,10 +18,28 @@ export interface ParsedUser {
   hasPermissions: boolean;
 }
 
+/** An export or import of an account, as nats-server holds it after parsing. */
+export interface ParsedLink {
+  type: 'stream' | 'service';
+  subject: string;
+  /** Imports: the exporting account. */
+  account?: string;
+  /** Exports: the accounts allowed to import it. */
+  accounts?: string[];
+  invalid?: boolean;
+}
+
+export interface ParsedAccount {
+  name: string;
+  exports: ParsedLink[];
+  imports: ParsedLink[];
+}
+
 export interface ParsedConfig {
   path: string;
   error?: string;
   users?: ParsedUser[];
+  accounts?: ParsedAccount[];
 }
 
 export class NatsPerms {

@@ -31,10 +31,26 @@ type user struct {
 	HasPermissions bool `json:"hasPermissions"`
 }
 
+// One export or import of an account, as nats-server holds it after parsing.
+type link struct {
+	Type     string   `json:"type"`
+	Subject  string   `json:"subject"`
+	Account  string   `json:"account,omitempty"`  // imports: the exporting account
+	Accounts []string `json:"accounts,omitempty"` // exports: the accounts allowed to import
+	Invalid  bool     `json:"invalid,omitempty"`
+}
+
+type account struct {
+	Name    string `json:"name"`
+	Exports []link `json:"exports"`
+	Imports []link `json:"imports"`
+}
+
 type result struct {
-	Path  string `json:"path"`
-	Error string `json:"error,omitempty"`
-	Users []user `json:"users,omitempty"`
+	Path     string    `json:"path"`
+	Error    string    `json:"error,omitempty"`
+	Users    []user    `json:"users,omitempty"`
+	Accounts []account `json:"accounts,omitempty"`
 }
 
 func convert(p *server.SubjectPermission) *subjectPermission {
@@ -54,8 +70,27 @@ func inspect(path string) result {
 	if err != nil {
 		return result{Path: path, Error: err.Error()}
 	}
+	out := result{Path: path, Users: []user{}, Accounts: []account{}}
+	for _, a := range opts.Accounts {
+		info, err := s.Accountz(&server.AccountzOptions{Account: a.Name})
+		if err != nil || info.Account == nil {
+			s.Shutdown()
+			return result{Path: path, Error: "accountz " + a.Name + ": " + errString(err)}
+		}
+		acc := account{Name: a.Name, Exports: []link{}, Imports: []link{}}
+		for _, e := range info.Account.Exports {
+			acc.Exports = append(acc.Exports, link{Type: e.Type.String(), Subject: string(e.Subject), Accounts: e.ApprovedAccounts})
+		}
+		for _, i := range info.Account.Imports {
+			// Imports the config does not declare (the system account's, added to every account) are left out.
+			if i.Account == "" || i.Account == "$SYS" {
+				continue
+			}
+			acc.Imports = append(acc.Imports, link{Type: i.Type.String(), Subject: string(i.Subject), Account: i.Account, Invalid: i.Invalid})
+		}
+		out.Accounts = append(out.Accounts, acc)
+	}
 	s.Shutdown()
-	out := result{Path: path, Users: []user{}}
 	for _, nk := range opts.Nkeys {
 		u := user{Nkey: nk.Nkey}
 		if nk.Account != nil {
@@ -75,6 +110,13 @@ func inspect(path string) result {
 		out.Users = append(out.Users, u)
 	}
 	return out
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no account info"
+	}
+	return err.Error()
 }
 
 func main() {
