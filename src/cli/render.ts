@@ -74,10 +74,16 @@ export function runRender(argv: string[], out = process.stdout, err = process.st
     loaded = loadManifests(args.filename, args.namespace!);
     compiled = compile(loaded.rooms, loaded.members, options);
   } catch (e) {
-    err.write(`render: ${(e as Error).message}\n`);
+    err.write(`render: ${printable((e as Error).message)}\n`);
     return 2;
   }
-  const rendered = render(compiled.model);
+  let rendered;
+  try {
+    rendered = render(compiled.model);
+  } catch (e) {
+    err.write(`render: ${printable((e as Error).message)}\n`);
+    return 1;
+  }
   if (args.output === 'json') {
     out.write(
       `${JSON.stringify(
@@ -94,15 +100,23 @@ export function runRender(argv: string[], out = process.stdout, err = process.st
     );
   } else {
     out.write(rendered.text);
-    for (const p of loaded.problems) err.write(`error     ${p}\n`);
+    for (const p of loaded.problems) err.write(`error     ${printable(p)}\n`);
     for (const [key, r] of compiled.rooms) {
-      err.write(`${r.accepted ? 'accepted' : 'REJECTED'}  Room ${key}: ${r.reason}: ${r.message}\n`);
+      err.write(`${r.accepted ? 'accepted' : 'REJECTED'}  Room ${printable(key)}: ${r.reason}: ${printable(r.message)}\n`);
     }
     for (const [key, m] of compiled.members) {
-      err.write(`${m.accepted ? 'accepted' : 'REJECTED'}  Member ${key}: ${m.reason}: ${m.message}\n`);
+      err.write(`${m.accepted ? 'accepted' : 'REJECTED'}  Member ${printable(key)}: ${m.reason}: ${printable(m.message)}\n`);
     }
     err.write(`config sha256 ${rendered.hash}, ${compiled.model.users.length} member(s)\n`);
   }
   const rejected = [...compiled.rooms.values(), ...compiled.members.values()].some((v) => !v.accepted);
   return rejected || loaded.problems.length > 0 ? 1 : 0;
+}
+
+/**
+ * `text` with control, line-separator and bidirectional-override characters escaped: names and values
+ * come from manifests, and one that carried a newline could forge a verdict line of its own.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
