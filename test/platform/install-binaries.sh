@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the test platform's binaries (etcd, kube-apiserver, kubectl,
-# nats-server, the nats CLI, helm) from their Go modules at the versions pinned
+# nats-server, the nats CLI, helm; and, when named, the real node's kubelet,
+# kube-controller-manager, kube-scheduler, kube-proxy and coredns) from their Go modules at the versions pinned
 # in versions.env, caches them outside the repository, and prints the
 # directory of symlinks to the pinned versions as the last line of stdout:
 #
@@ -10,7 +11,9 @@
 #
 # Usage: install-binaries.sh [--print-dir] [NAME...]
 #   --print-dir   print the symlink directory and exit (builds nothing)
-#   NAME...       build only these (default: all of them)
+#   NAME...       build only these (default: all but the node's); `node` stands for the
+#                 real node's binaries (kubelet kube-controller-manager kube-scheduler
+#                 kube-proxy coredns), which test/e2e/node/ needs and `npm test` does not
 #
 # Environment:
 #   NRO_CACHE_DIR         cache root (default: $HOME/.cache/nats-rooms-operator)
@@ -43,6 +46,8 @@ CURRENT_DIR=$BIN_ROOT/current
 LOG_DIR=$CACHE_DIR/logs
 
 ALL_NAMES=(etcd kube-apiserver kubectl nats-server nats helm)
+# The real node's binaries (test/e2e/node/): built only when named, or with `node`.
+NODE_NAMES=(kubelet kube-controller-manager kube-scheduler kube-proxy coredns)
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//' >&2; }
 
@@ -56,10 +61,11 @@ for arg in "$@"; do
       exit 0
       ;;
     -*) die "unknown option '$arg' (try --help)" ;;
+    node) NAMES+=("${NODE_NAMES[@]}") ;;
     *)
-      case " ${ALL_NAMES[*]} " in
+      case " ${ALL_NAMES[*]} ${NODE_NAMES[*]} " in
         *" $arg "*) NAMES+=("$arg") ;;
-        *) die "unknown binary '$arg'; known: ${ALL_NAMES[*]}" ;;
+        *) die "unknown binary '$arg'; known: ${ALL_NAMES[*]} ${NODE_NAMES[*]} (or node)" ;;
       esac
       ;;
   esac
@@ -76,7 +82,7 @@ REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
 [[ -r "$VERSIONS_FILE" ]] || die "versions file not found: $VERSIONS_FILE"
 # shellcheck source=versions.env
 source "$VERSIONS_FILE"
-for key in GO_MIN_VERSION KUBERNETES_VERSION ETCD_VERSION NATS_SERVER_VERSION HELM_VERSION; do
+for key in GO_MIN_VERSION KUBERNETES_VERSION ETCD_VERSION NATS_SERVER_VERSION HELM_VERSION COREDNS_VERSION; do
   [[ -n "${!key:-}" ]] || die "$key is not set in $VERSIONS_FILE"
 done
 NATSCLI_VERSION=${NATSCLI_VERSION:-}
@@ -84,7 +90,8 @@ NATSCLI_VERSION=${NATSCLI_VERSION:-}
 version_of() {
   case "$1" in
     etcd) echo "$ETCD_VERSION" ;;
-    kube-apiserver | kubectl) echo "$KUBERNETES_VERSION" ;;
+    kube-apiserver | kubectl | kubelet | kube-controller-manager | kube-scheduler | kube-proxy) echo "$KUBERNETES_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION" ;;
     nats-server) echo "$NATS_SERVER_VERSION" ;;
     nats) echo "$NATSCLI_VERSION" ;;
     helm) echo "$HELM_VERSION" ;;
@@ -181,7 +188,7 @@ go_build() {
 # using the empty directory DIR for its throw-away main module. Recipes run in
 # a subshell with errexit on, so any failing step fails the recipe.
 
-build_kubernetes() { # kube-apiserver | kubectl
+build_kubernetes() { # kube-apiserver | kubectl | kubelet | kube-controller-manager | kube-scheduler | kube-proxy
   local name=$1 version=$2 out=$3 logf=$4 dir=$5
   local mod=k8s.io/kubernetes upstream staging_ver replaces="" m required
   upstream=$(gomod_of "$mod" "$version")
@@ -236,6 +243,16 @@ build_natscli() {
   upstream=$(gomod_of "$mod" "$version")
   write_build_module "$dir" "$name" "$mod" "$version" "$upstream"
   go_build "$dir" "$mod/nats" "$out" "-X main.version=$version" "$logf"
+}
+
+build_coredns() {
+  local name=$1 version=$2 out=$3 logf=$4 dir=$5 mod=github.com/coredns/coredns upstream commit ld=""
+  # Every plugin of the default plugin.cfg is compiled in; the harness's Corefile enables only `kubernetes`.
+  upstream=$(gomod_of "$mod" "$version")
+  write_build_module "$dir" "$name" "$mod" "$version" "$upstream"
+  commit=$(mod_commit "$mod" "$version")
+  [[ -z "$commit" ]] || ld="-X $mod/coremain.GitCommit=${commit:0:7}"
+  go_build "$dir" "$mod" "$out" "$ld" "$logf"
 }
 
 build_helm() {
@@ -299,7 +316,8 @@ for name in "${NAMES[@]}"; do
     tmp_out=$dest_dir/.$name.partial.$$
     t0=$SECONDS
     case "$name" in
-      kube-apiserver | kubectl) recipe=build_kubernetes ;;
+      kube-apiserver | kubectl | kubelet | kube-controller-manager | kube-scheduler | kube-proxy) recipe=build_kubernetes ;;
+      coredns) recipe=build_coredns ;;
       etcd) recipe=build_etcd ;;
       nats-server) recipe=build_nats_server ;;
       nats) recipe=build_natscli ;;
