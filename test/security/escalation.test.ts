@@ -1,0 +1,819 @@
+// Tenant escalation, tried live: the operator against the real API server, three clustered nats-servers,
+// and real nats.js clients of every Member on every server. Each row is one kind of attempt by a hostile
+// tenant; an attempt succeeds for the attacker when the forbidden message arrives, the forbidden
+// subscription delivers, the forbidden request gets an answer, or an object the operator should refuse
+// is accepted (or holds back someone else's revocation). Every row that expects "nothing arrives" also
+// runs a positive control through the same taps, so a probe that is broken fails instead of passing.
+//
+// Namespaces: demo (the victim: seed 000's greeter, joe and pam in room greet; room chat; room shared,
+// which allows guest and guest2), mal (the attacker: rooms relay and relay2 of its own, members trying
+// demo's rooms), guest and guest2 (allowed in demo/shared).
+import type { Msg } from 'nats';
+import { fromSeed } from 'nkeys.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AccessMode, Member, MemberSpec } from '../../src/api/types.js';
+import { LOCKED_USER_KEY } from '../../src/auth/render.js';
+import { attachControlPlane } from '../platform/controlPlane.js';
+import { TestKube } from '../support/kube.js';
+import { Client } from '../support/natsClient.js';
+import { member, newUserKey, room } from '../support/objects.js';
+import { useOperatorAndNats } from '../support/operator.js';
+import { waitFor } from '../support/processes.js';
+import { allSee, describeSeen, encode, marker, publishEverywhere, settle, Tap, type Payload, type Principal } from './probes.js';
+
+const cp = attachControlPlane(inject('controlPlane'));
+const kube = new TestKube(cp.kubeConfig);
+const DEMO = 'demo';
+const MAL = 'mal';
+const GUEST = 'guest';
+const GUEST2 = 'guest2';
+const NATS = 'esc-nats';
+const NAMESPACES = [DEMO, MAL, GUEST, GUEST2];
+
+const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'esc', watchNamespaces: NAMESPACES, kubeletDelayMs: 60_000 });
+
+const GREET = 'rooms.demo.greet';
+const CHAT = 'rooms.demo.chat';
+const SHARED = 'rooms.demo.shared';
+const RELAY = 'rooms.mal.relay';
+const RELAY2 = 'rooms.mal.relay2';
+const SERVERS = [0, 1, 2];
+
+type Ref = { room: string; namespace?: string; access: AccessMode };
+interface MemberDef {
+  ns: string;
+  name: string;
+  rooms: Ref[];
+  deny?: MemberSpec['deny'];
+  /** No spec.nkey: the operator generates the key into the credentials Secret (seed 000's members). */
+  generated?: boolean;
+}
+
+const MODES: AccessMode[] = ['Publish', 'Subscribe', 'PublishSubscribe', 'Request', 'Respond'];
+const short: Record<AccessMode, string> = { Publish: 'publish', Subscribe: 'subscribe', PublishSubscribe: 'pubsub', Request: 'request', Respond: 'respond' };
+const PUBLISHES = new Set<AccessMode>(['Publish', 'PublishSubscribe', 'Request']);
+const SUBSCRIBES = new Set<AccessMode>(['Subscribe', 'PublishSubscribe', 'Respond']);
+const demoRooms = (access: AccessMode): Ref[] => ['greet', 'chat', 'shared'].map((r) => ({ room: r, namespace: DEMO, access }));
+
+const MEMBERS: MemberDef[] = [
+  { ns: DEMO, name: 'greeter', rooms: [{ room: 'greet', access: 'Respond' }], generated: true },
+  { ns: DEMO, name: 'joe', rooms: [{ room: 'greet', access: 'Request' }], generated: true },
+  { ns: DEMO, name: 'pam', rooms: [{ room: 'greet', access: 'Request' }], generated: true },
+  { ns: DEMO, name: 'chatter', rooms: [{ room: 'chat', access: 'Subscribe' }] },
+  { ns: DEMO, name: 'chat-pub', rooms: [{ room: 'chat', access: 'Publish' }] },
+  { ns: DEMO, name: 'shared-resp', rooms: [{ room: 'shared', access: 'Respond' }] },
+  { ns: DEMO, name: 'shared-sub', rooms: [{ room: 'shared', access: 'Subscribe' }] },
+  { ns: DEMO, name: 'shared-pub', rooms: [{ room: 'shared', access: 'Publish' }] },
+  { ns: DEMO, name: 'shared-req', rooms: [{ room: 'shared', access: 'Request' }] },
+  { ns: DEMO, name: 'denied', rooms: [{ room: 'chat', access: 'PublishSubscribe' }], deny: { publish: [CHAT] } },
+  { ns: DEMO, name: 'muted', rooms: [{ room: 'chat', access: 'Subscribe' }], deny: { subscribe: [CHAT] } },
+  { ns: DEMO, name: 'greeter-denied', rooms: [{ room: 'greet', access: 'Respond' }], deny: { publish: ['_INBOX_demo_joe.>'] } },
+  { ns: MAL, name: 'mreq', rooms: [{ room: 'relay', access: 'Request' }] },
+  { ns: MAL, name: 'mresp', rooms: [{ room: 'relay', access: 'Respond' }] },
+  { ns: MAL, name: 'mresp2', rooms: [{ room: 'relay2', access: 'Respond' }] },
+  ...MODES.map((mode) => ({ ns: MAL, name: `m-${short[mode]}`, rooms: demoRooms(mode) })),
+  ...MODES.map((mode) => ({ ns: GUEST, name: `g-${short[mode]}`, rooms: [{ room: 'shared', namespace: DEMO, access: mode }] })),
+  { ns: GUEST2, name: 'g2-pub', rooms: [{ room: 'shared', namespace: DEMO, access: 'Publish' }] },
+];
+
+const P: Record<string, Principal> = {};
+const p = (id: string) => P[id] ?? (() => { throw new Error(`no principal ${id}`); })();
+/** Taps by name, one per server. */
+const T: Record<string, Tap[]> = {};
+const taps = (...names: string[]) => names.flatMap((n) => T[n] ?? (() => { throw new Error(`no tap ${n}`); })());
+const specKeys = new Map<string, { publicKey: string; seed: string }>();
+let systemUser: Principal;
+
+// ---- the rows' bookkeeping -------------------------------------------------------------------------
+
+interface Outcome {
+  attempts: number;
+  /** What the attacker achieved, each saying exactly what leaked where (identical lines once, with a count). */
+  successes: string[];
+  /** The attempts that succeeded (a marker, a tap, a status field). */
+  succeeded: Set<string>;
+  /** Checks that are not attacker successes: a control that failed, an expected refusal not seen, a wrong reason. */
+  problems: string[];
+}
+const results: { row: string; outcome: Outcome }[] = [];
+
+interface Row {
+  name: string;
+  expected: 'refused' | 'nothing arrives';
+  setup?: () => Promise<void>;
+  attempt: (o: Outcome) => Promise<void>;
+  timeoutMs?: number;
+}
+
+function row(r: Row): void {
+  it(`${r.name} [${r.expected}]`, async () => {
+    const o: Outcome = { attempts: 0, successes: [], succeeded: new Set(), problems: [] };
+    try {
+      await r.setup?.();
+      await r.attempt(o);
+    } catch (e) {
+      o.problems.push((e as Error).message);
+    }
+    results.push({ row: r.name, outcome: o });
+    expect(o.successes, `${r.name}: the attacker succeeded in ${succeededOf(o)} of ${o.attempts} attempts:\n  ${o.successes.join('\n  ')}`).toEqual([]);
+    expect(o.problems, `${r.name}:\n  ${o.problems.join('\n  ')}`).toEqual([]);
+  }, r.timeoutMs ?? 60_000);
+}
+
+const succeededOf = (o: Outcome) => Math.min(o.succeeded.size, o.attempts);
+
+/** Records a success of the attacker: `attempt` names the attempt, `what` says what leaked where. */
+function succeed(o: Outcome, attempt: string, what: string): void {
+  o.succeeded.add(attempt);
+  const i = o.successes.findIndex((x) => x === what || x.startsWith(`${what} (x`));
+  if (i < 0) o.successes.push(what);
+  else {
+    const n = Number(/ \(x(\d+)\)$/.exec(o.successes[i]!)?.[1] ?? 1) + 1;
+    o.successes[i] = `${what} (x${n})`;
+  }
+}
+
+/** Every tap in `list` that delivered marker `m` (from `from`, if given) is a success for the attacker. */
+function leaks(o: Outcome, list: Tap[], m: string, what: string, from?: string | ((f: string | undefined) => boolean)): void {
+  for (const tap of list) {
+    const hits = tap.seen.filter((s) => s.payload?.m === m && (from === undefined || (typeof from === 'string' ? s.payload.from === from : from(s.payload.from))));
+    for (const s of hits) succeed(o, m, `${what}: ${tap.label} received ${describeSeen(s)}`);
+  }
+}
+
+/** Messages on mal's inboxes since `since` that came from outside mal and were not the server's no-responders status. */
+function foreignOnMalInboxes(o: Outcome, since: Map<Tap, number>, what: string): void {
+  for (const [tap, n] of since) {
+    for (const s of tap.seen.slice(n)) {
+      if (s.noResponders || s.payload?.from?.startsWith(`${MAL}/`)) continue;
+      succeed(o, s.payload?.m ?? 'an answer', `${what}: ${tap.label} received an answer from outside mal: ${describeSeen(s)}`);
+    }
+  }
+}
+
+const malInboxTaps = () => taps('mreq.inbox', 'mresp.inbox', 'mresp2.inbox');
+const snapshot = (list: Tap[]) => new Map(list.map((t) => [t, t.seen.length]));
+
+async function expectPublishRefused(o: Outcome, who: Principal, server: number, subject: string): Promise<void> {
+  try {
+    await who.conns[server]!.permissionError('publish', subject, 4000);
+  } catch {
+    o.problems.push(`${who.id} on server ${server} was not refused publishing to ${subject} (expected a permissions violation)`);
+  }
+}
+
+async function expectSubscriptionRefused(o: Outcome, tap: Tap): Promise<void> {
+  try {
+    await waitFor(`${tap.label} to be refused`, () => (tap.refused() ? true : undefined), 4000);
+  } catch {
+    o.problems.push(`${tap.label} was not refused (expected a permissions violation)`);
+  }
+}
+
+async function statusOf(ns: string, name: string): Promise<Member> {
+  const m = await kube.member(ns, name);
+  if (!m) throw new Error(`member ${ns}/${name} is gone`);
+  return m;
+}
+
+// ---- positive controls -----------------------------------------------------------------------------
+
+/** joe asks greet from `server`: every greeter tap gets the request and every joe inbox tap the answer. */
+async function greetControl(server: number): Promise<void> {
+  const m = marker(`ctl-greet-s${server}`);
+  const joe = p('demo/joe');
+  joe.conns[server]!.nc.publish(GREET, encode({ m, from: joe.id }), { reply: `${joe.inbox}.ctl` });
+  await allSee(taps('greeter.greet'), m, `joe's request on ${GREET} from server ${server} reaches demo/greeter on every server`);
+  await allSee(taps('joe.inbox'), (t) => t.with(m, 'demo/greeter').length > 0, `demo/greeter's answer reaches joe's inbox ${joe.inbox}.> on every server`);
+}
+
+async function chatControl(server: number): Promise<void> {
+  const m = marker(`ctl-chat-s${server}`);
+  p('demo/chat-pub').conns[server]!.nc.publish(CHAT, encode({ m, from: 'demo/chat-pub' }));
+  await allSee(taps('chatter.chat', 'denied.chat'), m, `demo/chat-pub's message on ${CHAT} from server ${server} reaches demo's chat subscribers on every server`);
+}
+
+async function sharedControl(server: number): Promise<void> {
+  const m = marker(`ctl-shared-s${server}`);
+  p('demo/shared-pub').conns[server]!.nc.publish(SHARED, encode({ m, from: 'demo/shared-pub' }));
+  await allSee(taps('shared-sub.shared'), m, `demo/shared-pub's message on ${SHARED} from server ${server} reaches demo/shared-sub on every server`);
+}
+
+/** The relay mechanism itself works inside mal: mreq's request gets mresp's answer on mreq's own inbox. */
+async function malControl(server: number): Promise<void> {
+  const m = marker(`ctl-mal-s${server}`);
+  const mreq = p('mal/mreq');
+  const reply = await mreq.conns[server]!.nc.request(RELAY, encode({ m, from: mreq.id }), { timeout: 8000 }).catch((e: Error) => e);
+  if (reply instanceof Error) throw new Error(`positive control failed: mal/mreq's own request on ${RELAY} from server ${server} got no answer (${reply.message})`);
+  if (!reply.subject.startsWith(`${mreq.inbox}.`)) throw new Error(`positive control failed: mal/mreq's answer arrived on ${reply.subject}, not its own inbox`);
+}
+
+/** guest/g-request asks demo/shared from `server`: demo/shared-resp's answer arrives on exactly the reply subject it gave, in its private inbox. */
+async function guestRequest(server: number): Promise<void> {
+  const g = p('guest/g-request');
+  const m = marker(`g-request-s${server}`);
+  const reply = `${g.inbox}.req${server}`;
+  g.conns[server]!.nc.publish(SHARED, encode({ m, from: g.id }), { reply });
+  const onOwnInbox = (t: Tap) => t.server !== server || t.with(m, 'demo/shared-resp').some((x) => x.subject === reply);
+  await allSee(taps('g-request.inbox'), onOwnInbox, `guest/g-request's request on ${SHARED} from server ${server} is answered by demo/shared-resp on its own inbox ${reply}`);
+}
+
+async function sysControl(subject: string, server: number): Promise<void> {
+  const m = marker(`ctl-sys-s${server}`);
+  systemUser.conns[(server + 1) % 3]!.nc.publish(subject, encode({ m, from: 'sys' }));
+  await allSee(taps(`sys.${subject}`), m, `the system user's own message on ${subject} reaches the $SYS observers on every server`);
+}
+
+// ---- setup -----------------------------------------------------------------------------------------
+
+async function waitAllReady(timeoutMs = 90_000): Promise<void> {
+  await waitFor(
+    'every Member Ready',
+    async () => {
+      const members = await kube.list<Member>('members', NAMESPACES);
+      const ready = (m: Member) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation);
+      return members.length === MEMBERS.length && members.every(ready) ? true : undefined;
+    },
+    timeoutMs,
+    300,
+  ).catch(async (e) => {
+    const members = await kube.list<Member>('members', NAMESPACES);
+    const notReady = members.filter((m) => !m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    throw new Error(`${(e as Error).message}; not Ready: ${notReady.map((m) => `${m.metadata.namespace}/${m.metadata.name} ${JSON.stringify(m.status?.conditions)}`).join('; ')}`);
+  });
+}
+
+async function principalOf(def: MemberDef): Promise<Principal> {
+  const id = `${def.ns}/${def.name}`;
+  let seed: string;
+  let inbox = `_INBOX_${def.ns}_${def.name}`;
+  if (def.generated) {
+    const secret = await kube.secret(def.ns, `${def.name}-nats-credentials`);
+    const field = (k: string) => Buffer.from(secret?.data?.[k] ?? '', 'base64').toString('utf8');
+    seed = field('nkey.seed');
+    inbox = field('inbox-prefix') || inbox;
+  } else {
+    seed = specKeys.get(id)!.seed;
+  }
+  const publicKey = fromSeed(new TextEncoder().encode(seed)).getPublicKey();
+  const conns = await suite.connectEverywhere(seed, inbox);
+  return { id, namespace: def.ns, name: def.name, seed, publicKey, inbox, conns };
+}
+
+/** A responder that answers like a plain service (`msg.respond`), with its identity in the answer. */
+const answers = (when: (p: Payload | undefined) => boolean = () => true) => (msg: Msg, payload: Payload | undefined, tap: Tap) => {
+  if (msg.reply && when(payload)) msg.respond(encode({ m: payload?.m ?? 'none', from: tap.principal.id }));
+};
+
+/**
+ * mal's relay responder: answers every request once per marker, to whatever reply subject it carries, with
+ * the reply subject of its own answer set to the payload's `next` (chains) or its own inbox (to read what
+ * comes back). Its payload is the request's `body` (e.g. CONNZ options) plus the marker.
+ */
+const relays = (msg: Msg, payload: Payload | undefined, tap: Tap) => {
+  if (!msg.reply || !payload || tap.with(payload.m).length > 1) return;
+  const who = tap.principal;
+  tap.client.nc.publish(msg.reply, encode({ ...(payload.body ?? {}), m: payload.m, from: who.id, hop: (payload.hop ?? 0) + 1 }), { reply: payload.next ?? `${who.inbox}.back` });
+};
+
+function tap(name: string, id: string, subject: string, onMessage?: (msg: Msg, payload: Payload | undefined, tap: Tap) => void): void {
+  T[name] = SERVERS.map((s) => new Tap(p(id), s, subject, onMessage));
+}
+
+beforeAll(async () => {
+  await kube.apply(room(DEMO, 'greet'));
+  await kube.apply(room(DEMO, 'chat'));
+  await kube.apply(room(DEMO, 'shared', { allowedNamespaces: [GUEST, GUEST2] }));
+  await kube.apply(room(MAL, 'relay'));
+  await kube.apply(room(MAL, 'relay2'));
+  for (const def of MEMBERS) {
+    const spec: MemberSpec = { rooms: def.rooms, ...(def.deny && { deny: def.deny }) };
+    if (!def.generated) {
+      const key = newUserKey();
+      specKeys.set(`${def.ns}/${def.name}`, key);
+      spec.nkey = key.publicKey;
+    }
+    await kube.apply(member(def.ns, def.name, spec));
+  }
+  await waitAllReady();
+
+  for (const def of MEMBERS) P[`${def.ns}/${def.name}`] = await principalOf(def);
+  const sysSecret = await kube.secret(NATS, 'nats-rooms-operator-system');
+  const sysSeed = Buffer.from(sysSecret?.data?.['nkey.seed'] ?? '', 'base64').toString('utf8');
+  systemUser = { id: 'sys', namespace: NATS, name: 'system', seed: sysSeed, publicKey: fromSeed(new TextEncoder().encode(sysSeed)).getPublicKey(), inbox: '_INBOX', conns: await suite.connectEverywhere(sysSeed, '_INBOX') };
+  P.sys = systemUser;
+
+  // The attacker's subscriptions first, then the victims' and the observers': a route carries interest in
+  // order, so once the victims' taps deliver (the warm-up below), so would the attacker's.
+  for (const mode of MODES) {
+    const id = `mal/m-${short[mode]}`;
+    for (const [r, subject] of [['greet', GREET], ['chat', CHAT], ['shared', SHARED]] as const) {
+      if (SUBSCRIBES.has(mode)) tap(`m-${short[mode]}.${r}`, id, subject, mode === 'Respond' ? answers() : undefined);
+    }
+    tap(`m-${short[mode]}.inbox`, id, `${p(id).inbox}.>`);
+  }
+  tap('g-subscribe.shared', 'guest/g-subscribe', SHARED);
+  tap('g-subscribe.joe-inbox', 'guest/g-subscribe', '_INBOX_demo_joe.>');
+  tap('g-subscribe.all-inboxes', 'guest/g-subscribe', '_INBOX.>');
+  tap('g-pubsub.shared', 'guest/g-pubsub', SHARED);
+  tap('g-respond.shared', 'guest/g-respond', SHARED, answers());
+  tap('g-request.inbox', 'guest/g-request', `${p('guest/g-request').inbox}.>`);
+  tap('mreq.inbox', 'mal/mreq', `${p('mal/mreq').inbox}.>`);
+  tap('mresp.relay', 'mal/mresp', RELAY, relays);
+  tap('mresp.inbox', 'mal/mresp', `${p('mal/mresp').inbox}.>`);
+  tap('mresp2.relay2', 'mal/mresp2', RELAY2, relays);
+  tap('mresp2.inbox', 'mal/mresp2', `${p('mal/mresp2').inbox}.>`);
+  tap('muted.chat', 'demo/muted', CHAT);
+
+  tap('greeter.greet', 'demo/greeter', GREET, answers());
+  tap('greeter-denied.greet', 'demo/greeter-denied', GREET, answers((pl) => pl?.tag === 'deny-probe'));
+  tap('joe.inbox', 'demo/joe', `${p('demo/joe').inbox}.>`);
+  tap('chatter.chat', 'demo/chatter', CHAT);
+  tap('denied.chat', 'demo/denied', CHAT);
+  tap('shared-resp.shared', 'demo/shared-resp', SHARED, answers());
+  tap('shared-sub.shared', 'demo/shared-sub', SHARED);
+  tap('shared-req.inbox', 'demo/shared-req', `${p('demo/shared-req').inbox}.>`);
+  tap('sys.$SYS.REQ.SERVER.PING', 'sys', '$SYS.REQ.SERVER.PING');
+  tap('sys.$JS.API.INFO', 'sys', '$JS.API.>');
+
+  await settle(Object.values(P), 0);
+  // Warm-up: retried until interest has crossed every route (afterwards no probe is retried).
+  await waitFor('every route to carry every tap', async () => {
+    try {
+      for (const s of SERVERS) {
+        await greetControl(s);
+        await chatControl(s);
+        await sharedControl(s);
+        await malControl(s);
+        await sysControl('$SYS.REQ.SERVER.PING', s);
+      }
+      return true;
+    } catch {
+      return undefined;
+    }
+  }, 30_000, 100);
+}, 180_000);
+
+function summary(): { line: string; rows: string[] } {
+  const attempts = results.reduce((n, r) => n + r.outcome.attempts, 0);
+  const succeeded = results.reduce((n, r) => n + succeededOf(r.outcome), 0);
+  const rows = results.filter((r) => r.outcome.successes.length > 0).map((r) => `${r.row}: ${succeededOf(r.outcome)} of ${r.outcome.attempts}`);
+  return { line: `escalation: ${attempts} attempts, ${succeeded} succeeded`, rows };
+}
+
+afterAll(() => {
+  const { line, rows } = summary();
+  process.stdout.write(`${line}\n${rows.map((r) => `  succeeded: ${r}\n`).join('')}`);
+});
+
+// ---- 1. the response relay, every shape ------------------------------------------------------------
+
+interface RelayTarget {
+  /** What the relay's last hop publishes to. */
+  subject: string;
+  /** The demo (or $SYS) taps the relayed message must never reach, and whose answers must never reach mal. */
+  victims: string[];
+  control: (server: number) => Promise<void>;
+  /** Extra leak check after the attempt (e.g. the content of CONNZ answers). */
+  inspect?: (o: Outcome, since: Map<Tap, number>, markers: string[]) => void;
+  body?: Record<string, unknown>;
+  /** Answers from the server itself are expected here (own account's CONNZ): inspect decides instead. */
+  serverAnswers?: boolean;
+}
+
+function relayRow(id: string, shape: string, target: RelayTarget, chain = false): void {
+  row({
+    name: `1${id} relay: mal/mreq requests on ${RELAY} with reply ${chain ? `${RELAY2}, where mal/mresp2 answers ${target.subject}` : target.subject}; mal/mresp answers (${shape})`,
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      const mreq = p('mal/mreq');
+      const since = snapshot(malInboxTaps());
+      const markers: string[] = [];
+      for (const s of SERVERS) {
+        const m = marker(`relay${id}-s${s}`);
+        markers.push(m);
+        const payload: Payload = { m, from: mreq.id, ...(chain && { next: target.subject }), ...(target.body && { body: target.body }) };
+        mreq.conns[s]!.nc.publish(RELAY, encode(payload), { reply: chain ? RELAY2 : target.subject });
+        o.attempts++;
+        // The attempt was made: every mal responder got the request (and in a chain, the first hop's answer).
+        await allSee(taps('mresp.relay'), m, `mal/mreq's request from server ${s} reaches mal/mresp on every server`);
+        if (chain) await allSee(taps('mresp2.relay2'), m, `mal/mresp's answer on ${RELAY2} reaches mal/mresp2 on every server`);
+        await malControl(s);
+        await target.control(s);
+      }
+      await settle(Object.values(P));
+      for (const m of markers) {
+        leaks(o, taps(...target.victims), m, `mal's relayed message reached ${target.subject}`);
+        if (target.serverAnswers) leaks(o, malInboxTaps(), m, 'an answer from outside mal to the relayed message reached mal', (f) => !f?.startsWith(`${MAL}/`));
+      }
+      if (!target.serverAnswers) foreignOnMalInboxes(o, since, `relay to ${target.subject}`);
+      target.inspect?.(o, since, markers);
+    },
+  });
+}
+
+const greetTarget: RelayTarget = { subject: GREET, victims: ['greeter.greet', 'greeter-denied.greet'], control: greetControl };
+const joeInboxTarget = (suffix: string): RelayTarget => ({ subject: `_INBOX_demo_joe.${suffix}`, victims: ['joe.inbox'], control: greetControl });
+
+describe('1. the response relay', () => {
+  relayRow('a', "into another namespace's room", greetTarget);
+  relayRow('b', "into another namespace's member's private inbox", joeInboxTarget('x'));
+  relayRow('c', "into another namespace's subscribe room", { subject: CHAT, victims: ['chatter.chat', 'denied.chat'], control: chatControl });
+  relayRow('d1', '$SYS: the system account\'s server ping', { subject: '$SYS.REQ.SERVER.PING', victims: ['sys.$SYS.REQ.SERVER.PING'], control: (s) => sysControl('$SYS.REQ.SERVER.PING', s) });
+  relayRow('d2', "$SYS: every account's CONNZ import, asking for every connection's subscriptions", {
+    subject: '$SYS.REQ.SERVER.PING.CONNZ',
+    victims: [],
+    body: { subscriptions: true, auth: true },
+    serverAnswers: true,
+    control: async () => {},
+    inspect: (o, since) => {
+      const answers = [...since].flatMap(([tap, n]) => tap.seen.slice(n).filter((s) => !s.noResponders && s.text.includes('"connections"')).map((s) => ({ tap, s })));
+      // Positive control: the relay did reach the account's own CONNZ (it lists mal's own subscription).
+      if (!answers.some(({ s }) => s.text.includes(RELAY))) o.problems.push(`positive control failed: no CONNZ answer listing mal's own subscription ${RELAY} reached mal's inboxes`);
+      const foreign = [DEMO, GUEST, GUEST2].flatMap((ns) => [`_INBOX_${ns}_`, `rooms.${ns}.`]);
+      const foreignKeys = Object.values(P).filter((x) => x.namespace !== MAL).map((x) => x.publicKey);
+      for (const { tap, s } of answers) {
+        const seen = [...foreign, ...foreignKeys].filter((f) => s.text.includes(f));
+        if (seen.length > 0) succeed(o, 'connz', `CONNZ relayed by mal/mresp: ${tap.label} read other namespaces' connections: ${seen.slice(0, 6).join(', ')}${seen.length > 6 ? ', ...' : ''}`);
+      }
+    },
+  });
+  relayRow('e', '$JS: the JetStream API', { subject: '$JS.API.INFO', victims: ['sys.$JS.API.INFO'], control: (s) => sysControl('$JS.API.INFO', s) });
+  relayRow('f1', 'chain of two mal responders into a room of demo', greetTarget, true);
+  relayRow('f2', "chain of two mal responders into a demo member's inbox", joeInboxTarget('chain'), true);
+  relayRow('h', 'into a room of demo that is shared, but not with mal', { subject: SHARED, victims: ['shared-sub.shared', 'shared-resp.shared', 'g-subscribe.shared', 'g-pubsub.shared'], control: sharedControl });
+
+  for (const [id, target] of [
+    ['g1', joeInboxTarget('g')],
+    ['g2', greetTarget],
+    ['g3', { subject: CHAT, victims: ['chatter.chat', 'denied.chat'], control: chatControl }],
+  ] as const) {
+    row({
+      name: `1${id} relay through demo's own responder: guest/g-request (allowed in demo/shared) requests on ${SHARED} with reply ${target.subject}; demo/shared-resp answers`,
+      expected: 'nothing arrives',
+      attempt: async (o) => {
+        const g = p('guest/g-request');
+        const markers: string[] = [];
+        for (const s of SERVERS) {
+          const m = marker(`relay${id}-s${s}`);
+          markers.push(m);
+          g.conns[s]!.nc.publish(SHARED, encode({ m, from: g.id }), { reply: target.subject });
+          o.attempts++;
+          await allSee(taps('shared-resp.shared'), m, `guest/g-request's request from server ${s} reaches demo/shared-resp on every server`);
+          // Positive controls: the guest's own request is answered on its own inbox; the victim's tap works.
+          await guestRequest(s);
+          await target.control(s);
+        }
+        await settle(Object.values(P));
+        for (const m of markers) leaks(o, taps(...target.victims), m, `demo/shared-resp's answer to the guest's request reached ${target.subject}`);
+      },
+    });
+  }
+});
+
+// ---- 2. every access mode across namespaces, not allowed ----------------------------------------
+
+describe("2. mal's Members in demo's rooms, without allowedNamespaces", () => {
+  for (const mode of MODES) {
+    const name = `m-${short[mode]}`;
+    row({
+      name: `2 mal/${name}: ${mode} on demo/greet, demo/chat, demo/shared`,
+      expected: 'refused',
+      attempt: async (o) => {
+        const who = p(`mal/${name}`);
+        const status = (await statusOf(MAL, name)).status;
+        for (const ref of status?.rooms ?? []) {
+          o.attempts++;
+          if (ref.granted) succeed(o, `status ${ref.room}`, `status: mal/${name} was granted ${ref.access} on ${ref.namespace}/${ref.room}`);
+          else if (ref.reason !== 'RoomNotAllowed') o.problems.push(`status: mal/${name}'s reference to ${ref.namespace}/${ref.room} has reason ${ref.reason}, expected RoomNotAllowed`);
+        }
+        if ((status?.rooms ?? []).length !== 3) o.problems.push(`status: mal/${name} lists ${(status?.rooms ?? []).length} room references, expected 3`);
+        const granted = [...(status?.grantedSubjects?.publish ?? []), ...(status?.grantedSubjects?.subscribe ?? [])].filter((s) => s.startsWith('rooms.demo'));
+        if (granted.length > 0) succeed(o, 'status', `status: mal/${name}'s grantedSubjects include ${granted.join(', ')}`);
+
+        const targets = [
+          { subject: GREET, victims: ['greeter.greet', 'greeter-denied.greet'], control: greetControl },
+          { subject: CHAT, victims: ['chatter.chat', 'denied.chat'], control: chatControl },
+          { subject: SHARED, victims: ['shared-sub.shared', 'shared-resp.shared', 'g-subscribe.shared', 'g-pubsub.shared'], control: sharedControl },
+        ];
+        const sent: { m: string; victims: string[]; subject: string }[] = [];
+        if (PUBLISHES.has(mode)) {
+          for (const t of targets) {
+            for (const s of SERVERS) {
+              const m = marker(`mal-${short[mode]}-s${s}`);
+              who.conns[s]!.nc.publish(t.subject, encode({ m, from: who.id }), { reply: `${who.inbox}.x` });
+              o.attempts++;
+              sent.push({ m, victims: t.victims, subject: t.subject });
+            }
+          }
+          for (const t of targets) for (const s of SERVERS) await expectPublishRefused(o, who, s, t.subject);
+        }
+        // Subscriptions made before the warm-up: refused, and never delivering demo's traffic.
+        const subTaps = SUBSCRIBES.has(mode) ? taps(`${name}.greet`, `${name}.chat`, `${name}.shared`) : [];
+        for (const tp of subTaps) {
+          o.attempts++;
+          await expectSubscriptionRefused(o, tp);
+        }
+        // Demo's own traffic on every server, which also is each victim tap's positive control.
+        for (const s of SERVERS) for (const t of targets) await t.control(s);
+        await settle(Object.values(P));
+        for (const x of sent) leaks(o, taps(...x.victims), x.m, `mal/${name}'s message on ${x.subject} reached demo`);
+        for (const tp of T[`${name}.inbox`]!) {
+          for (const s of tp.seen) if (!s.noResponders) succeed(o, s.payload?.m ?? 'an answer', `an answer reached mal/${name}'s inbox: ${tp.label} received ${describeSeen(s)}`);
+        }
+        for (const tp of subTaps) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered demo's traffic: ${describeSeen(s)}`);
+        if (mode === 'Respond') {
+          for (const tp of taps('joe.inbox')) for (const s of tp.seen) if (s.payload?.from === who.id) succeed(o, s.payload.m, `mal/${name}'s answer reached joe: ${tp.label} received ${describeSeen(s)}`);
+        }
+      },
+    });
+  }
+});
+
+// ---- 3. every access mode across namespaces, allowed --------------------------------------------
+
+/** Each tap got each marker exactly once (skipping a publisher's own connection: echo is not the question). */
+function exactlyOnce(o: Outcome, list: Tap[], sent: { m: string; from: string; server: number }[], what: string): void {
+  for (const tp of list) {
+    for (const x of sent) {
+      if (tp.principal.id === x.from && tp.server === x.server) continue;
+      const n = tp.with(x.m).length;
+      if (n !== 1) o.problems.push(`${what}: ${tp.label} received ${x.from}'s message from server ${x.server} ${n} times, expected exactly once`);
+    }
+  }
+}
+
+async function sendShared(from: string[]): Promise<{ m: string; from: string; server: number }[]> {
+  const sent: { m: string; from: string; server: number }[] = [];
+  for (const id of from) {
+    const ms = publishEverywhere(p(id), SHARED, id.replace('/', '-'));
+    ms.forEach((m, server) => sent.push({ m, from: id, server }));
+  }
+  return sent;
+}
+
+describe('3. guest Members in demo/shared, which allows guest and guest2', () => {
+  row({
+    name: '3 guest/g-subscribe (Subscribe): receives demo\'s and the allowed namespaces\' publishers exactly once each',
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      await expectGranted(o, 'g-subscribe');
+      const sent = await sendShared(['demo/shared-pub', 'guest2/g2-pub', 'guest/g-publish', 'guest/g-pubsub']);
+      await allSee(taps('g-subscribe.shared'), (t) => sent.every((x) => t.with(x.m).length > 0), 'every message on demo/shared reaches guest/g-subscribe on every server').catch((e: Error) => o.problems.push(e.message));
+      await settle(Object.values(P));
+      exactlyOnce(o, taps('g-subscribe.shared'), sent, 'Subscribe across namespaces');
+    },
+  });
+  row({
+    name: '3 guest/g-publish (Publish): reaches demo\'s subscribers exactly once',
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      await expectGranted(o, 'g-publish');
+      const sent = await sendShared(['guest/g-publish', 'guest2/g2-pub']);
+      await allSee(taps('shared-sub.shared'), (t) => sent.every((x) => t.with(x.m).length > 0), "the guests' messages reach demo/shared-sub on every server").catch((e: Error) => o.problems.push(e.message));
+      await settle(Object.values(P));
+      exactlyOnce(o, taps('shared-sub.shared'), sent, 'Publish across namespaces');
+      // A guest's publish stays in the room it was granted.
+      for (const x of sent) leaks(o, taps('chatter.chat', 'greeter.greet', 'joe.inbox'), x.m, `${x.from}'s message on ${SHARED} reached another room of demo`);
+    },
+  });
+  row({
+    name: '3 guest/g-pubsub (PublishSubscribe): both, exactly once',
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      await expectGranted(o, 'g-pubsub');
+      const sent = await sendShared(['guest/g-pubsub', 'demo/shared-pub', 'guest2/g2-pub']);
+      const own = sent.filter((x) => x.from === 'guest/g-pubsub');
+      await allSee(taps('shared-sub.shared', 'g-subscribe.shared'), (t) => own.every((x) => t.with(x.m).length > 0), "guest/g-pubsub's messages reach demo/shared-sub and guest/g-subscribe on every server").catch((e: Error) => o.problems.push(e.message));
+      await allSee(taps('g-pubsub.shared'), (t) => sent.every((x) => (x.from === t.principal.id && x.server === t.server) || t.with(x.m).length > 0), 'every message on demo/shared reaches guest/g-pubsub on every server').catch((e: Error) => o.problems.push(e.message));
+      await settle(Object.values(P));
+      exactlyOnce(o, taps('shared-sub.shared', 'g-subscribe.shared'), own, 'PublishSubscribe across namespaces (publish)');
+      exactlyOnce(o, taps('g-pubsub.shared'), sent, 'PublishSubscribe across namespaces (subscribe)');
+    },
+  });
+  row({
+    name: "3 guest/g-request (Request): demo/shared-resp's answer arrives on the guest's own private inbox",
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      await expectGranted(o, 'g-request');
+      for (const s of SERVERS) await guestRequest(s).catch((e: Error) => o.problems.push(e.message));
+    },
+  });
+  row({
+    name: '3 guest/g-respond (Respond): not granted (RespondAcrossNamespaces); gets no request of demo\'s, and its answers reach no one',
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      const ref = (await statusOf(GUEST, 'g-respond')).status?.rooms?.[0];
+      o.attempts++;
+      if (ref?.granted) succeed(o, 'status', 'status: guest/g-respond was granted Respond on demo/shared (a room\'s responders must be Members of its own namespace)');
+      else if (ref?.reason !== 'RespondAcrossNamespaces') o.problems.push(`status: guest/g-respond's reference has reason ${ref?.reason}, expected RespondAcrossNamespaces`);
+      const req = p('demo/shared-req');
+      const markers: string[] = [];
+      for (const s of SERVERS) {
+        const m = marker(`g-respond-s${s}`);
+        markers.push(m);
+        req.conns[s]!.nc.publish(SHARED, encode({ m, from: req.id }), { reply: `${req.inbox}.r` });
+        o.attempts++;
+        await allSee(taps('shared-resp.shared'), m, `demo/shared-req's request from server ${s} reaches demo/shared-resp on every server`);
+        await allSee(taps('shared-req.inbox'), (t) => t.with(m, 'demo/shared-resp').length > 0, "demo/shared-resp's answer reaches demo/shared-req on every server");
+      }
+      await settle(Object.values(P));
+      for (const m of markers) {
+        leaks(o, taps('g-respond.shared'), m, "demo's request reached guest/g-respond");
+        leaks(o, taps('shared-req.inbox'), m, "guest/g-respond's answer reached demo/shared-req", 'guest/g-respond');
+      }
+    },
+  });
+  row({
+    name: "3 guest/g-subscribe: subscribing to a demo member's inbox or to _INBOX.>",
+    expected: 'refused',
+    attempt: async (o) => {
+      const list = taps('g-subscribe.joe-inbox', 'g-subscribe.all-inboxes');
+      for (const tp of list) {
+        o.attempts++;
+        await expectSubscriptionRefused(o, tp);
+      }
+      for (const s of SERVERS) await greetControl(s);
+      await settle(Object.values(P));
+      for (const tp of list) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered ${describeSeen(s)}`);
+    },
+  });
+});
+
+async function expectGranted(o: Outcome, name: string): Promise<void> {
+  const ref = (await statusOf(GUEST, name)).status?.rooms?.[0];
+  if (!ref?.granted) o.problems.push(`status: guest/${name}'s reference to demo/shared is not granted (${ref?.reason}), but demo/shared allows guest`);
+}
+
+// ---- 5. deny lists ---------------------------------------------------------------------------------
+
+describe('5. deny lists', () => {
+  row({
+    name: `5a demo/denied (PublishSubscribe on chat, deny.publish ${CHAT}) publishes to ${CHAT}`,
+    expected: 'refused',
+    attempt: async (o) => {
+      const who = p('demo/denied');
+      const ms = publishEverywhere(who, CHAT, 'denied');
+      o.attempts += ms.length;
+      for (const s of SERVERS) await expectPublishRefused(o, who, s, CHAT);
+      for (const s of SERVERS) await chatControl(s); // its own subscription works: the member is live on every server
+      await settle(Object.values(P));
+      for (const m of ms) leaks(o, taps('chatter.chat', 'denied.chat'), m, `demo/denied's message on ${CHAT} was delivered despite deny.publish`);
+    },
+  });
+  row({
+    name: `5b demo/muted (Subscribe on chat, deny.subscribe ${CHAT}) subscribes to ${CHAT}`,
+    expected: 'refused',
+    attempt: async (o) => {
+      for (const tp of taps('muted.chat')) {
+        o.attempts++;
+        await expectSubscriptionRefused(o, tp);
+      }
+      for (const s of SERVERS) await chatControl(s);
+      await settle(Object.values(P));
+      for (const tp of taps('muted.chat')) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered despite deny.subscribe: ${describeSeen(s)}`);
+    },
+  });
+  row({
+    name: "5c demo/greeter-denied (Respond on greet, deny.publish _INBOX_demo_joe.>) answers joe's request",
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      const joe = p('demo/joe');
+      const markers: string[] = [];
+      for (const s of SERVERS) {
+        const m = marker(`deny-resp-s${s}`);
+        markers.push(m);
+        joe.conns[s]!.nc.publish(GREET, encode({ m, from: joe.id, tag: 'deny-probe' }), { reply: `${joe.inbox}.d` });
+        o.attempts++;
+        await allSee(taps('greeter-denied.greet'), m, `joe's request from server ${s} reaches demo/greeter-denied on every server`);
+        await allSee(taps('joe.inbox'), (t) => t.with(m, 'demo/greeter').length > 0, "demo/greeter's answer (no deny) reaches joe on every server");
+      }
+      await settle(Object.values(P));
+      for (const m of markers) leaks(o, taps('joe.inbox'), m, "demo/greeter-denied's answer reached joe's inbox despite deny.publish _INBOX_demo_joe.>", 'demo/greeter-denied');
+    },
+  });
+});
+
+// ---- 4. key and inbox collisions (last: each one reloads the servers) --------------------------------
+
+/** Waits for the Member's Accepted condition of its current generation. */
+async function verdict(ns: string, name: string): Promise<{ status: string; reason: string; message: string }> {
+  return waitFor(`${ns}/${name} to have an Accepted condition`, async () => {
+    const m = await kube.member(ns, name);
+    const c = m?.status?.conditions?.find((x) => x.type === 'Accepted' && x.observedGeneration === m.metadata.generation);
+    return c ? { status: c.status, reason: c.reason, message: c.message } : undefined;
+  }, 30_000, 100);
+}
+
+const PAM_ROOMS: Ref[] = [{ room: 'greet', access: 'Request' }];
+
+/** Removes pam from greet and measures until her live connection on every server is refused; then restores her. */
+async function revocationEnforced(o: Outcome, after: string): Promise<void> {
+  const pam = p('demo/pam');
+  const before = pam.conns.map((c) => c.events.permissionErrors.filter((e) => e.operation === 'publish' && e.subject === GREET).length);
+  const refusedAt: (number | undefined)[] = [undefined, undefined, undefined];
+  const t0 = Date.now();
+  await kube.apply(member(DEMO, 'pam', { rooms: [] }));
+  const deadline = t0 + 20_000;
+  while (refusedAt.some((t) => t === undefined) && Date.now() < deadline) {
+    pam.conns.forEach((c, s) => {
+      if (refusedAt[s] !== undefined) return;
+      const n = c.events.permissionErrors.filter((e) => e.operation === 'publish' && e.subject === GREET).length;
+      if (n > before[s]!) refusedAt[s] = Date.now() - t0;
+      else c.nc.publish(GREET, encode({ m: 'revocation-probe', from: pam.id }));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  o.attempts++;
+  const missing = SERVERS.filter((s) => refusedAt[s] === undefined);
+  if (missing.length > 0) succeed(o, 'revocation', `after ${after}: demo's revocation (pam removed from greet) was not enforced on server(s) ${missing.join(', ')} within 20 s`);
+  process.stdout.write(`revocation after ${after}: ${missing.length === 0 ? `enforced on all 3 servers in ${Math.max(...(refusedAt as number[]))} ms` : 'NOT enforced'} (per server: ${refusedAt.map((t) => (t === undefined ? '-' : `${t} ms`)).join(', ')})\n`);
+}
+
+async function restorePam(): Promise<void> {
+  await kube.apply(member(DEMO, 'pam', { rooms: PAM_ROOMS }));
+  await kube.waitCondition('members', DEMO, 'pam', 'Ready', 'True', 90_000);
+}
+
+async function joeStillWorks(o: Outcome, after: string): Promise<void> {
+  const joe = p('demo/joe');
+  const st = await statusOf(DEMO, 'joe');
+  const accepted = st.status?.conditions?.find((c) => c.type === 'Accepted');
+  if (accepted?.status !== 'True') succeed(o, 'joe', `after ${after}: demo/joe is no longer Accepted (${accepted?.reason}: ${accepted?.message})`);
+  for (const s of SERVERS) {
+    const reply = await joe.conns[s]!.nc.request(GREET, encode({ m: marker('joe-works'), from: joe.id }), { timeout: 8000 }).catch((e: Error) => e);
+    if (reply instanceof Error) succeed(o, 'joe', `after ${after}: demo/joe's request on server ${s} failed: ${reply.message}`);
+  }
+}
+
+function keyRow(id: string, what: string, name: string, key: () => string | Promise<string>, reason: string): void {
+  row({
+    name: `4${id} a mal Member whose spec.nkey is ${what}`,
+    expected: 'refused',
+    timeoutMs: 150_000,
+    attempt: async (o) => {
+      o.attempts++;
+      try {
+        await kube.apply(member(MAL, name, { nkey: await key(), rooms: [{ room: 'relay', access: 'Request' }] }));
+        const v = await verdict(MAL, name);
+        if (v.status === 'True') succeed(o, 'verdict', `mal/${name} with ${what} was Accepted (${v.reason}: ${v.message})`);
+        else if (v.reason !== reason) o.problems.push(`mal/${name} was refused with reason ${v.reason}, expected ${reason} (${v.message})`);
+        await joeStillWorks(o, `mal/${name}`);
+        await revocationEnforced(o, `mal/${name} (${what})`);
+      } finally {
+        await kube.delete('members', MAL, name);
+        await restorePam();
+      }
+    },
+  });
+}
+
+function inboxRow(id: string, ns: string, name: string, reason: string): void {
+  row({
+    name: `4${id} a ${ns} Member whose spec.inboxPrefix is demo joe's _INBOX_demo_joe`,
+    expected: 'refused',
+    timeoutMs: 90_000,
+    attempt: async (o) => {
+      const key = newUserKey();
+      o.attempts++;
+      try {
+        let admitted = true;
+        await kube.apply(member(ns, name, { nkey: key.publicKey, inboxPrefix: '_INBOX_demo_joe', rooms: [] })).catch(() => (admitted = false));
+        if (admitted) {
+          const v = await verdict(ns, name);
+          if (v.status === 'True') succeed(o, 'verdict', `${ns}/${name} with joe's inbox prefix was Accepted (${v.reason}: ${v.message})`);
+          else if (v.reason !== reason) o.problems.push(`${ns}/${name} was refused with reason ${v.reason}, expected ${reason}`);
+        }
+        for (const url of suite.nats.urls) {
+          o.attempts++;
+          const c = await Client.connect(url, key.seed, '_INBOX_demo_joe', { reconnect: false }).catch((e: Error) => e);
+          if (c instanceof Client) {
+            suite.clients.push(c);
+            succeed(o, url, `${ns}/${name} could connect to ${url} with joe's inbox prefix`);
+          } else if (!/Authorization Violation/i.test(c.message)) {
+            o.problems.push(`${ns}/${name}'s connection to ${url} failed with ${c.message}, expected Authorization Violation`);
+          }
+        }
+        await joeStillWorks(o, `${ns}/${name}`);
+      } finally {
+        await kube.delete('members', ns, name);
+      }
+    },
+  });
+}
+
+describe('4. key and inbox collisions', () => {
+  keyRow('a', "demo joe's public key", 'joe-twin', async () => (await statusOf(DEMO, 'joe')).status!.publicKey!, 'DuplicateNkey');
+  keyRow('b', "the locked user's key (LOCKED_USER_KEY)", 'locked-twin', () => LOCKED_USER_KEY, 'ReservedKey');
+  keyRow('c', "the operator's system user key", 'system-twin', () => systemUser.publicKey, 'ReservedKey');
+  inboxRow('d', MAL, 'inbox-twin', 'InboxPrefixOutsideNamespace');
+  inboxRow('e', DEMO, 'joe-inbox-twin', 'InboxPrefixConflict');
+});
+
+describe('summary', () => {
+  it('0 attempts succeeded', () => {
+    const { line, rows } = summary();
+    expect(rows, `${line}; in these rows:\n  ${rows.join('\n  ')}`).toEqual([]);
+    expect(results.length).toBeGreaterThan(0);
+  });
+});
