@@ -2,6 +2,7 @@
 // default, so `nats-rooms-operator run` works in a cluster laid out like the Helm chart's.
 import { parseArgs } from 'node:util';
 import { isDnsLabel, isSubject } from './api/grammar.js';
+import type { Budgets, NamespaceBudget } from './auth/compile.js';
 
 export type ReloadStrategy = 'reload' | 'sidecar' | 'restart' | 'none';
 
@@ -20,6 +21,8 @@ export interface OperatorConfig {
   watchNamespaces: string[];
   account: string;
   extraSubjectRoots: Record<string, string[]>;
+  /** What one namespace may put in the config (see compile.ts). */
+  budgets: Budgets;
   defaultPublish: string[];
   defaultSubscribe: string[];
   /** Written into credentials Secrets for apps to connect with. */
@@ -55,7 +58,12 @@ const OPTIONS = {
   'auth-shards': { env: 'NRO_AUTH_SHARDS', def: '16', help: 'shard Secrets <auth-secret>-1..N the NATS pods mount (projected, optional) for configs larger than one Secret' },
   'max-secret-bytes': { env: 'NRO_MAX_SECRET_BYTES', def: '1000000', help: 'largest auth file put in one Secret (a Secret holds 1 MiB)' },
   'watch-namespaces': { env: 'NRO_WATCH_NAMESPACES', def: '', help: 'comma-separated namespaces whose Rooms and Members count (default: all)' },
-  account: { env: 'NRO_ACCOUNT', def: 'ROOMS', help: 'NATS account of every member' },
+  account: { env: 'NRO_ACCOUNT', def: 'ROOMS', help: "prefix of the NATS accounts: namespace N's members live in <account>_N" },
+  'namespace-budgets': {
+    env: 'NRO_NAMESPACE_BUDGETS',
+    def: '',
+    help: "what one namespace may put in the config, ns=members/rooms/bytes[,...]; ns '*' sets every namespace's; an empty field keeps the default (10000/5000/4000000)",
+  },
   'subject-roots': { env: 'NRO_SUBJECT_ROOTS', def: '', help: 'extra subject roots, ns=subject[,ns=subject...]; rooms.<ns> is always a root' },
   'default-publish': { env: 'NRO_DEFAULT_PUBLISH', def: '', help: 'comma-separated subjects every member may publish to' },
   'default-subscribe': { env: 'NRO_DEFAULT_SUBSCRIBE', def: '', help: 'comma-separated subjects every member may subscribe to' },
@@ -111,6 +119,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     }
     (extraSubjectRoots[ns!] ??= []).push(root!);
   }
+  const budgets: Budgets = { perNamespace: {} };
+  for (const pair of list(get('namespace-budgets'))) {
+    const [ns, spec] = pair.split('=', 2);
+    const fields = spec?.split('/') ?? [];
+    if (!ns || (ns !== '*' && !isDnsLabel(ns)) || fields.length !== 3 || fields.some((f) => f !== '' && !/^[0-9]+$/.test(f))) {
+      fail('namespace-budgets', `${pair} is not namespace=members/rooms/bytes (whole numbers; an empty field keeps the default)`);
+    }
+    const budget: NamespaceBudget = {};
+    (['members', 'rooms', 'bytes'] as const).forEach((what, i) => {
+      if (fields[i] !== '') budget[what] = Number(fields[i]);
+    });
+    if (ns === '*') budgets.default = budget;
+    else (budgets.perNamespace as Record<string, NamespaceBudget>)[ns!] = budget;
+  }
   const defaultPublish = list(get('default-publish'));
   const defaultSubscribe = list(get('default-subscribe'));
   for (const s of [...defaultPublish, ...defaultSubscribe]) if (!isSubject(s)) fail('default-publish', `${s} is not a NATS subject`);
@@ -132,6 +154,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     watchNamespaces,
     account: get('account'),
     extraSubjectRoots,
+    budgets,
     defaultPublish,
     defaultSubscribe,
     clientUrl: get('client-url') || `nats://nats.${natsNamespace}.svc:4222`,

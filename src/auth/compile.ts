@@ -26,7 +26,34 @@ export interface CompileOptions {
   generatedKeys?: ReadonlyMap<string, string>;
   /** Why the operator could not generate a key for a Member, by `namespace/name`. */
   credentialProblems?: ReadonlyMap<string, string>;
+  /**
+   * What one namespace may put in the config, so that no namespace can fill it for everyone. Objects
+   * past their namespace's budget are left out, newest first (QuotaExceeded).
+   */
+  budgets?: Budgets;
 }
+
+export interface NamespaceBudget {
+  /** Accepted Members. */
+  members?: number;
+  /** Accepted Rooms. */
+  rooms?: number;
+  /** Bytes of the config its Members' entries take (as userEntryBytes() counts them). */
+  bytes?: number;
+}
+
+export interface Budgets {
+  /** Every namespace's, unless perNamespace says otherwise. */
+  default?: NamespaceBudget;
+  perNamespace?: Readonly<Record<string, NamespaceBudget>>;
+}
+
+/**
+ * Default budgets: 16 shards of 1 MB hold about 16 MB of entries; a namespace may take a quarter of
+ * that (10,000 members of three rooms each take about 3 MB). Should namespaces together still outgrow
+ * the shards, removals are applied and additions wait (see pressure.ts).
+ */
+export const DEFAULT_BUDGET: Required<NamespaceBudget> = { members: 10_000, rooms: 5000, bytes: 4_000_000 };
 
 export const DEFAULT_ACCOUNT = 'ROOMS';
 
@@ -43,7 +70,8 @@ export type Reason =
   | 'ReservedKey'
   | 'DuplicateNkey'
   | 'InboxPrefixOutsideNamespace'
-  | 'InboxPrefixConflict';
+  | 'InboxPrefixConflict'
+  | 'QuotaExceeded';
 
 export type RoomRefReason =
   | 'Granted'
@@ -135,9 +163,14 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   // a `namespace/name` string per reference. References are validated (a DNS label and subdomain, no
   // `/`), so the only rooms they can reach are those whose key splits exactly there, as before.
   const roomIndex: RoomIndex = new Map();
-  for (const room of rooms) {
+  const roomBudgets = new BudgetTracker(options.budgets);
+  for (const room of [...rooms].sort((a, b) => byAgeOf(a.metadata, b.metadata))) {
     const key = keyOf(room.metadata);
-    const verdict = compileRoom(room, options);
+    let verdict = compileRoom(room, options);
+    if (verdict.accepted) {
+      const over = roomBudgets.admit(room.metadata.namespace, 'rooms', 1);
+      if (over) verdict = { ...reject('QuotaExceeded', over), subject: verdict.subject, memberCount: 0 };
+    }
     roomResults.set(key, verdict);
     const namespace = `${room.metadata.namespace}`;
     let byName = roomIndex.get(namespace);
@@ -170,6 +203,7 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const keyOwners = new Map<string, string>();
   const inboxOwners = new Map<string, string>();
   const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? [])]);
+  const memberBudgets = new BudgetTracker(options.budgets);
   const prefix = options.account ?? DEFAULT_ACCOUNT;
   const users: UserEntry[] = [];
   const namespaces = new Set<string>();
@@ -178,7 +212,10 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     const key = keys[order[i]!]!;
     const result = results[i]!;
     if (result.accepted) {
-      const conflict = claim(result, key, reserved, keyOwners, inboxOwners);
+      const namespace = members[order[i]!]!.metadata.namespace;
+      const conflict =
+        claim(result, key, reserved, keyOwners, inboxOwners) ??
+        overBudget(memberBudgets.admit(namespace, 'members', 1) ?? memberBudgets.admit(namespace, 'bytes', userEntryBytes(result.publicKey!, result.permissions!)));
       if (conflict) {
         const counted = new Set(result.rooms.filter((r) => r.granted).map((r) => roomIndex.get(r.namespace)!.get(r.room)!));
         for (const entry of counted) entry.verdict.memberCount--;
@@ -242,7 +279,55 @@ function importConflicts(members: readonly Member[], roomIndex: RoomIndex): Set<
   return conflicts;
 }
 
-const byAge = (a: RoomEntry, b: RoomEntry) => timeOf(a.room.metadata) - timeOf(b.room.metadata) || (keyOf(a.room.metadata) < keyOf(b.room.metadata) ? -1 : 1);
+const byAge = (a: RoomEntry, b: RoomEntry) => byAgeOf(a.room.metadata, b.room.metadata);
+
+/** Oldest first, then by namespace/name. */
+function byAgeOf(a: ObjectMeta, b: ObjectMeta): number {
+  const ta = timeOf(a);
+  const tb = timeOf(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  const ka = keyOf(a);
+  const kb = keyOf(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/**
+ * About the bytes a member's entry takes in the config (within a few percent of what render()
+ * writes; counted without rendering, which compile() cannot afford for every member).
+ */
+export function userEntryBytes(publicKey: string, p: Permissions): number {
+  let n = 110 + publicKey.length;
+  for (const list of [p.publish.allow, p.publish.deny, p.subscribe.allow, p.subscribe.deny]) for (const s of list) n += s.length + 4;
+  return n;
+}
+
+/** Counts what each namespace has used of its budgets, in the order objects are admitted. */
+class BudgetTracker {
+  private readonly used = new Map<string, { members: number; rooms: number; bytes: number; full: Set<keyof NamespaceBudget> }>();
+  constructor(private readonly budgets: Budgets | undefined) {}
+
+  /** Admits `amount` more of `what` for the namespace; the refusal's message once the budget is spent. */
+  admit(namespace: string, what: keyof NamespaceBudget, amount: number): string | undefined {
+    let used = this.used.get(namespace);
+    if (!used) this.used.set(namespace, (used = { members: 0, rooms: 0, bytes: 0, full: new Set() }));
+    const limit = this.budgets?.perNamespace?.[namespace]?.[what] ?? this.budgets?.default?.[what] ?? DEFAULT_BUDGET[what];
+    // Once an object did not fit, no newer one does either: the newest wait, whatever their size.
+    if (!used.full.has(what) && used[what] + amount <= limit) {
+      used[what] += amount;
+      return undefined;
+    }
+    used.full.add(what);
+    const unit = what === 'bytes' ? ' bytes of the NATS config' : what === 'members' ? ' accepted Members' : ' accepted Rooms';
+    return (
+      `namespace ${namespace} is over its budget of ${limit}${unit}; the newest objects are left out until older ones are deleted ` +
+      `or a cluster admin raises the budget (--namespace-budgets)`
+    );
+  }
+}
+
+function overBudget(message: string | undefined): Verdict | undefined {
+  return message === undefined ? undefined : reject('QuotaExceeded', message);
+}
 
 /** The subject roots of a namespace: `rooms.<namespace>` plus what the cluster admin added. */
 export function subjectRootsOf(namespace: string, options: CompileOptions): string[] {

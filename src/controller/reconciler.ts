@@ -90,6 +90,7 @@ export class Reconciler {
     this.compileOptions = {
       account: config.account,
       extraSubjectRoots: config.extraSubjectRoots,
+      budgets: config.budgets,
       defaultPermissions: { publish: config.defaultPublish, subscribe: config.defaultSubscribe },
       reservedKeys: deps.systemUserKey ? [deps.systemUserKey] : [],
     };

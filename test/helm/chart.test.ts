@@ -16,6 +16,7 @@ const NON_DEFAULT = {
   image: { repository: 'example/nats-rooms-operator', tag: '9.9.9', pullPolicy: 'Always' },
   watchNamespaces: ['team-a', 'team-b'],
   subjectRoots: { 'team-b': ['shipping'], 'team-a': ['orders', 'billing.eu'] },
+  namespaceBudgets: { '*': { members: 2000 }, 'team-a': { members: 20000, rooms: 100, bytes: 8000000 } },
   reloadStrategy: 'sidecar',
   pokePods: false,
   serverTimeoutMs: 30000,
@@ -229,6 +230,7 @@ describe('non-default values', () => {
       watchNamespaces: ['team-a', 'team-b'],
       account: 'CHAT',
       extraSubjectRoots: { 'team-a': ['orders', 'billing.eu'], 'team-b': ['shipping'] },
+      budgets: { default: { members: 2000 }, perNamespace: { 'team-a': { members: 20000, rooms: 100, bytes: 8000000 } } },
       defaultPublish: ['public.>'],
       defaultSubscribe: ['public.>', 'time.now'],
       clientUrl: 'tls://nats.example.internal:4222',
@@ -352,6 +354,8 @@ describe('values.schema.json', () => {
     await rejects({ watchNamespaces: 'team-a' }, /watchNamespaces/);
     await rejects({ watchNamespaces: ['Team_A'] }, /watchNamespaces/);
     await rejects({ subjectRoots: { 'team-a': ['orders.*'] } }, /subjectRoots/);
+    await rejects({ namespaceBudgets: { 'team-a': { members: -1 } } }, /namespaceBudgets/);
+    await rejects({ namespaceBudgets: { 'Team_A': { members: 1 } } }, /Team_A/);
     await rejects({ healthPort: 70000 }, /healthPort/);
     await rejects({ nats: { bundled: 1 } }, /bundled/);
     await rejects({ clientUrl: 'http://nats:4222' }, /clientUrl/);

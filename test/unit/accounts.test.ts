@@ -98,3 +98,31 @@ describe('keys no Member may claim', () => {
     expect(result.model.users).toEqual([]);
   });
 });
+
+describe('namespace budgets', () => {
+  const rooms = [room('a', 'r'), room('b', 'r')];
+  const joins = (ns: string, i: number) => member(ns, `m${i}`, { nkey: key(), rooms: [{ room: 'r', access: 'PublishSubscribe' }] });
+
+  it('leaves out the newest members past a namespace’s budget, and no one of another namespace', () => {
+    const members = [...Array.from({ length: 5 }, (_, i) => joins('a', i)), joins('b', 0)];
+    const result = compile(rooms, members, { budgets: { perNamespace: { a: { members: 3 } } } });
+    expect([0, 1, 2, 3, 4].map((i) => result.members.get(`a/m${i}`)!.reason)).toEqual(['Accepted', 'Accepted', 'Accepted', 'QuotaExceeded', 'QuotaExceeded']);
+    expect(result.members.get('a/m3')!.message).toMatch(/namespace a is over its budget of 3 accepted Members/);
+    expect(result.members.get('b/m0')!.accepted).toBe(true);
+    expect(result.rooms.get('a/r')!.memberCount).toBe(3);
+  });
+
+  it('counts the bytes a namespace’s entries take: a namespace of huge members is cut off, others are not', () => {
+    const long = Array.from({ length: 64 }, (_, i) => `rooms.a.${'x'.repeat(200)}${i}`);
+    const huge = (i: number) => member('a', `h${i}`, { nkey: key(), rooms: [{ room: 'r', access: 'Subscribe' }], deny: { publish: long, subscribe: long } });
+    const result = compile(rooms, [huge(0), huge(1), huge(2), joins('b', 0)], { budgets: { default: { bytes: 60_000 } } });
+    expect(['h0', 'h1', 'h2'].map((n) => result.members.get(`a/${n}`)!.reason)).toEqual(['Accepted', 'Accepted', 'QuotaExceeded']);
+    expect(result.members.get('b/m0')!.accepted).toBe(true);
+  });
+
+  it('leaves out the newest rooms past the rooms budget; their members are told', () => {
+    const result = compile([room('a', 'r1'), room('a', 'r2'), room('a', 'r3')], [member('a', 'm', { nkey: key(), rooms: [{ room: 'r3', access: 'Subscribe' }] })], { budgets: { default: { rooms: 2 } } });
+    expect(['r1', 'r2', 'r3'].map((n) => result.rooms.get(`a/${n}`)!.reason)).toEqual(['Accepted', 'Accepted', 'QuotaExceeded']);
+    expect(result.members.get('a/m')!.rooms[0]).toMatchObject({ granted: false, reason: 'RoomRejected' });
+  });
+});

@@ -25,7 +25,15 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ natsNamespace: 'flag-ns', watchNamespaces: ['a', 'b'], operatorNamespace: 'ops', leaseNamespace: 'ops', identity: 'op-0', extraSubjectRoots: { a: ['services', 'legacy.x'] } });
   });
 
+  it('reads namespace budgets: "*" for every namespace, empty fields keep the default', () => {
+    const c = loadConfig(['--namespace-budgets=*=2000//,team-a=20000/100/8000000'], {});
+    expect(c.budgets).toEqual({ default: { members: 2000 }, perNamespace: { 'team-a': { members: 20000, rooms: 100, bytes: 8000000 } } });
+  });
+
   it.each([
+    [['--namespace-budgets=team-a=1/2'], /--namespace-budgets/],
+    [['--namespace-budgets=team-a=1/2/x'], /--namespace-budgets/],
+    [['--namespace-budgets=Team=1/2/3'], /--namespace-budgets/],
     [['--nats-namespace=Bad_NS'], /--nats-namespace/],
     [['--subject-roots=a=rooms.*'], /--subject-roots/],
     [['--reload-strategy=yolo'], /--reload-strategy/],

@@ -109,6 +109,19 @@ app.kubernetes.io/component: nats
 {{- join "," $pairs }}
 {{- end }}
 
+{{- define "nro.namespaceBudgets" -}}
+{{- $pairs := list }}
+{{- range $ns := keys .Values.namespaceBudgets | sortAlpha }}
+{{- $b := get $.Values.namespaceBudgets $ns }}
+{{- $fields := list }}
+{{- range $what := list "members" "rooms" "bytes" }}
+{{- $fields = append $fields (ternary (printf "%d" (int64 (get $b $what))) "" (hasKey $b $what)) }}
+{{- end }}
+{{- $pairs = append $pairs (printf "%s=%s" $ns (join "/" $fields)) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
 {{- define "nro.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
