@@ -99,6 +99,12 @@ export const roomSchema: Schema = {
           'x-kubernetes-list-type': 'set',
           items: str('A namespace name.', { pattern: g.DNS_LABEL_PATTERN, maxLength: g.DNS_LABEL_MAX_LENGTH }),
         },
+        guestAccess: str(
+          "What Members of allowedNamespaces may do, each in its own namespace's NATS account: Subscribe (default) receives what this " +
+            "namespace's Members publish to the room; Request sends requests to this namespace's responders and receives each reply on the " +
+            "requester's private inbox. Publishing to the room and answering its requests are for this namespace's Members only.",
+          { enum: ['Subscribe', 'Request'] },
+        ),
         jetstream: {
           type: 'object',
           description:
@@ -139,7 +145,7 @@ const roomRef: Schema = {
     access: str(
       'Publish: publish to the subject. Subscribe: subscribe to it. PublishSubscribe: both. ' +
         'Request: publish requests and receive replies on the private inbox. ' +
-        'Respond: subscribe to the subject and answer requests (allow_responses).',
+        "Respond: subscribe to the subject and answer requests, by publishing to the private inboxes of the room's publishers (a room's own namespace only).",
       { enum: [...ACCESS_MODES] },
     ),
   },
@@ -195,7 +201,6 @@ export const memberSchema: Schema = {
           properties: {
             publish: { type: 'array', items: { type: 'string' } },
             subscribe: { type: 'array', items: { type: 'string' } },
-            allowResponses: { type: 'boolean' },
           },
         },
         rooms: {

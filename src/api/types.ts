@@ -25,6 +25,8 @@ export interface RoomSpec {
   subject?: string;
   /** Namespaces whose Members may join this room besides its own. */
   allowedNamespaces?: string[];
+  /** What Members of those namespaces may do: Subscribe (read what this namespace publishes; default) or Request (call its responders). */
+  guestAccess?: 'Subscribe' | 'Request';
   /** Set when the room's subject is captured by a JetStream stream its members consume or publish to. */
   jetstream?: { stream?: string };
 }
@@ -71,7 +73,6 @@ export interface RoomStatus {
 export interface GrantedSubjects {
   publish: string[];
   subscribe: string[];
-  allowResponses: boolean;
 }
 
 export interface MemberRoomStatus {

@@ -1,31 +1,35 @@
 // The NATS accounts of the config: one per namespace, so that nats-server itself keeps namespaces
 // apart (an account is its isolation boundary: no subject, reply or inbox of one account is reachable
-// from another except through what the config exports and imports). A room that other namespaces may
-// join becomes exports of the accounts its messages come from and imports of the accounts they go to,
-// for exactly the room's subject and exactly the namespaces that have a member in it.
+// from another except through what the config exports and imports).
 //
-// How a message of a room with home namespace H reaches every member once (nats-server never
-// re-exports a message that arrived through a service import, and a stream import delivers to the
-// importing account's own subscribers only):
-// - a guest namespace with publishers (Publish, PublishSubscribe, Request) imports the subject from H
-//   as a service: its messages reach H's subscribers, and its requests H's responders, whose replies
-//   come back through nats-server's response routing to the requester's private inbox (one reply per
-//   request; no other subject of the guest is reachable from H);
-// - a guest namespace with subscribers imports the subject from H as a stream (what H's members
-//   publish), and from every other guest namespace with publishers (what their members publish);
-// - responders are always members of the room's own namespace (see compile.ts).
+// A room that other namespaces may join is an export of its own namespace's account, of exactly the
+// room's subject, to exactly the namespaces that have a member in it, in the one way its Room offers
+// (spec.guestAccess):
+// - Subscribe: a stream. Guests receive what the room's own namespace publishes to it.
+// - Request: a service. Guests' requests reach the room's own namespace (its responders and
+//   subscribers); each reply comes back through nats-server's response routing to the requester's
+//   private inbox, once per request. No other subject of the guest is reachable from the room's side.
+// Never both on overlapping subjects: nats-server does not pass a message that arrived through a
+// service import on to a stream export on the same server, but does once the message was routed to
+// another server, so guests would get other guests' requests on some servers and not on others.
+// And never from guest to guest, nor a stream both ways between two accounts (nats-server refuses
+// that as a cycle).
 import { covers } from './subjects.js';
 
 /** `<prefix>_<namespace>`: namespaces are DNS labels (no `_`), so no two namespaces share an account. */
 export const accountName = (prefix: string, namespace: string) => `${prefix}_${namespace}`;
 
+export type LinkKind = 'stream' | 'service';
+
 export interface ExportEntry {
+  kind: LinkKind;
   subject: string;
   /** Sorted. */
   accounts: string[];
 }
 
 export interface ImportEntry {
+  kind: LinkKind;
   account: string;
   subject: string;
 }
@@ -33,88 +37,62 @@ export interface ImportEntry {
 export interface AccountModel {
   name: string;
   namespace: string;
-  streamExports: ExportEntry[];
-  serviceExports: ExportEntry[];
-  streamImports: ImportEntry[];
-  serviceImports: ImportEntry[];
+  /** Sorted by kind and subject. */
+  exports: ExportEntry[];
+  /** Sorted by kind, account and subject. */
+  imports: ImportEntry[];
 }
 
-/** How the accepted members of one namespace take part in a room of another namespace. */
+/** One namespace's members joined a room of another namespace (the room's `guestAccess` is `kind`). */
 export interface GuestUse {
-  /** `namespace/name` of the room. */
-  room: string;
   home: string;
   subject: string;
   guest: string;
-  publishes: boolean;
-  subscribes: boolean;
+  kind: LinkKind;
 }
 
-interface Wiring {
-  streamExports: Map<string, Set<string>>;
-  serviceExports: Map<string, Set<string>>;
-  streamImports: Map<string, ImportEntry>;
-  serviceImports: Map<string, ImportEntry>;
-}
-
-/** The accounts of `namespaces` (those with users) and of every namespace the guest uses connect. */
+/** The accounts of `namespaces` (those with users) and of both ends of every guest use. */
 export function wireAccounts(prefix: string, namespaces: Iterable<string>, uses: readonly GuestUse[]): AccountModel[] {
-  const wiring = new Map<string, Wiring>();
-  const of = (namespace: string) => {
-    let w = wiring.get(namespace);
-    if (!w) wiring.set(namespace, (w = { streamExports: new Map(), serviceExports: new Map(), streamImports: new Map(), serviceImports: new Map() }));
-    return w;
+  const exports = new Map<string, Map<string, ExportEntry>>();
+  const imports = new Map<string, Map<string, ImportEntry>>();
+  const of = <T>(map: Map<string, Map<string, T>>, namespace: string) => {
+    let m = map.get(namespace);
+    if (!m) map.set(namespace, (m = new Map()));
+    return m;
   };
-  for (const namespace of namespaces) of(namespace);
-
-  const rooms = new Map<string, { home: string; subject: string; publishers: Set<string>; subscribers: Set<string> }>();
-  for (const use of uses) {
-    let room = rooms.get(use.room);
-    if (!room) rooms.set(use.room, (room = { home: use.home, subject: use.subject, publishers: new Set(), subscribers: new Set() }));
-    if (use.publishes) room.publishers.add(use.guest);
-    if (use.subscribes) room.subscribers.add(use.guest);
+  for (const namespace of namespaces) of(exports, namespace);
+  for (const { home, subject, guest, kind } of uses) {
+    const list = of(exports, home);
+    const id = `${kind} ${subject}`;
+    let entry = list.get(id);
+    if (!entry) list.set(id, (entry = { kind, subject, accounts: [] }));
+    const to = accountName(prefix, guest);
+    if (!entry.accounts.includes(to)) entry.accounts.push(to);
+    const account = accountName(prefix, home);
+    of(imports, guest).set(`${kind} ${account} ${subject}`, { kind, account, subject });
   }
-  const link = (kind: 'stream' | 'service', from: string, to: string, subject: string) => {
-    const exports = of(from)[kind === 'stream' ? 'streamExports' : 'serviceExports'];
-    let accounts = exports.get(subject);
-    if (!accounts) exports.set(subject, (accounts = new Set()));
-    accounts.add(accountName(prefix, to));
-    const entry = { account: accountName(prefix, from), subject };
-    of(to)[kind === 'stream' ? 'streamImports' : 'serviceImports'].set(`${entry.account} ${subject}`, entry);
-  };
-  for (const { home, subject, publishers, subscribers } of rooms.values()) {
-    for (const guest of publishers) link('service', home, guest, subject);
-    for (const guest of subscribers) {
-      link('stream', home, guest, subject);
-      for (const publisher of publishers) if (publisher !== guest) link('stream', publisher, guest, subject);
-    }
-  }
-
-  return [...wiring.entries()]
-    .map(([namespace, w]) => ({
+  const names = new Set([...exports.keys(), ...imports.keys()]);
+  return [...names]
+    .map((namespace) => ({
       name: accountName(prefix, namespace),
       namespace,
-      streamExports: exportList(w.streamExports),
-      serviceExports: exportList(w.serviceExports),
-      streamImports: importList(w.streamImports),
-      serviceImports: importList(w.serviceImports),
+      exports: [...(exports.get(namespace)?.values() ?? [])].map((e) => ({ ...e, accounts: e.accounts.sort() })).sort(byFields('kind', 'subject')),
+      imports: withoutCovered([...(imports.get(namespace)?.values() ?? [])]).sort(byFields('kind', 'account', 'subject')),
     }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
-
-function exportList(exports: Map<string, Set<string>>): ExportEntry[] {
-  return [...exports.entries()].map(([subject, accounts]) => ({ subject, accounts: [...accounts].sort() })).sort(bySubject);
+    .sort(byFields('name'));
 }
 
 /**
- * Sorted, and without an import that a broader one from the same account covers (entries are unique
- * by account and subject): two imports matching one subject would deliver its messages twice.
+ * Without an import that a broader one of the same kind from the same account covers (entries are
+ * unique by kind, account and subject): two imports matching one subject would deliver it twice.
  */
-function importList(imports: Map<string, ImportEntry>): ImportEntry[] {
-  const all = [...imports.values()];
-  return all
-    .filter((i) => !all.some((j) => j !== i && j.account === i.account && covers(j.subject, i.subject)))
-    .sort((a, b) => (a.account !== b.account ? (a.account < b.account ? -1 : 1) : a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
+function withoutCovered(imports: ImportEntry[]): ImportEntry[] {
+  return imports.filter((i) => !imports.some((j) => j !== i && j.kind === i.kind && j.account === i.account && covers(j.subject, i.subject)));
 }
 
-const bySubject = (a: { subject: string }, b: { subject: string }) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0);
+function byFields<T>(...fields: (keyof T)[]) {
+  return (a: T, b: T) => {
+    for (const f of fields) if (a[f] !== b[f]) return a[f] < b[f] ? -1 : 1;
+    return 0;
+  };
+}

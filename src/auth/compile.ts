@@ -71,6 +71,7 @@ export type Reason =
   | 'DuplicateNkey'
   | 'InboxPrefixOutsideNamespace'
   | 'InboxPrefixConflict'
+  | 'SubjectConflict'
   | 'QuotaExceeded';
 
 export type RoomRefReason =
@@ -78,7 +79,7 @@ export type RoomRefReason =
   | 'RoomNotFound'
   | 'RoomRejected'
   | 'RoomNotAllowed'
-  | 'RespondAcrossNamespaces'
+  | 'AccessNotOffered'
   | 'SubjectConflict'
   | 'MemberRejected';
 
@@ -102,7 +103,6 @@ export interface SubjectPermission {
 export interface Permissions {
   publish: SubjectPermission;
   subscribe: SubjectPermission;
-  allowResponses: boolean;
 }
 
 export interface MemberResult extends Verdict {
@@ -178,6 +178,8 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     byName.set(`${room.metadata.name}`, { room, verdict, countedFor: -1 });
   }
 
+  rejectOverlappingOffers(roomIndex);
+
   // Each member on its own first, then what depends on the others: conflicts over keys and inboxes,
   // settled oldest first so that the older Member keeps its key or inbox. The second pass is the one
   // working with Maps as large as the member count; on its own, it keeps them in the cache.
@@ -205,9 +207,8 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? [])]);
   const memberBudgets = new BudgetTracker(options.budgets);
   const prefix = options.account ?? DEFAULT_ACCOUNT;
-  const users: UserEntry[] = [];
-  const namespaces = new Set<string>();
-  const guestUses: GuestUse[] = [];
+  // Accepted members, oldest first, with their namespace.
+  const settled: Settled[] = [];
   for (let i = 0; i < order.length; i++) {
     const key = keys[order[i]!]!;
     const result = results[i]!;
@@ -223,25 +224,116 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
       }
     }
     memberResults.set(key, result);
-    if (result.accepted && result.permissions && result.publicKey) {
-      const namespace = members[order[i]!]!.metadata.namespace;
-      users.push({ publicKey: result.publicKey, member: key, account: accountName(prefix, namespace), permissions: result.permissions });
-      namespaces.add(namespace);
-      for (const ref of result.rooms) {
-        if (!ref.granted || ref.namespace === namespace) continue;
-        guestUses.push({
-          room: `${ref.namespace}/${ref.room}`,
-          home: ref.namespace,
-          subject: ref.subject!,
-          guest: namespace,
-          publishes: PUBLISHES.has(ref.access),
-          subscribes: SUBSCRIBES.has(ref.access),
-        });
-      }
+    if (result.accepted) settled.push({ key, namespace: members[order[i]!]!.metadata.namespace, result });
+  }
+  answerRequests(settled, roomIndex, memberBudgets);
+
+  const users: UserEntry[] = [];
+  const namespaces = new Set<string>();
+  for (const { key, namespace, result } of settled) {
+    if (!result.accepted) continue;
+    users.push({ publicKey: result.publicKey!, member: key, account: accountName(prefix, namespace), permissions: result.permissions! });
+    namespaces.add(namespace);
+  }
+  const model = { account: prefix, users: byPublicKey(users), accounts: wireAccounts(prefix, namespaces, guestUses(settled, roomIndex)) };
+  return { model, rooms: roomResults, members: memberResults };
+}
+
+interface Settled {
+  key: string;
+  namespace: string;
+  result: MemberResult;
+}
+
+const entryOf = (roomIndex: RoomIndex, ref: MemberRoomStatus) => roomIndex.get(ref.namespace)!.get(ref.room)!;
+
+/** What a Room offers the members of other namespaces it allows (spec.guestAccess). */
+const guestAccessOf = (room: Room): 'Subscribe' | 'Request' => room.spec?.guestAccess ?? 'Subscribe';
+
+/**
+ * Responders answer requests on the requesters' private inboxes: a Respond member may publish to the
+ * inbox of every member of its own namespace that may publish to its rooms, and nowhere else of its
+ * namespace; requests from other namespaces (rooms offering Request) carry a reply subject of
+ * nats-server's response routing (`_R_.…`), which routes each reply back to its requester once. (With
+ * `allow_responses` a responder could publish to whatever reply subject a request names, past its own
+ * deny list, and nats-server forgets those grants on every reload.) The grants count against the
+ * responder's namespace's budget of bytes; a responder past it is left out.
+ */
+function answerRequests(settled: readonly Settled[], roomIndex: RoomIndex, budgets: BudgetTracker): void {
+  const answered = new Set<RoomEntry>();
+  for (const { result } of settled) for (const ref of result.rooms) if (ref.granted && ref.access === 'Respond') answered.add(entryOf(roomIndex, ref));
+  if (answered.size === 0) return;
+  const inboxes = new Map<RoomEntry, string[]>();
+  for (const { namespace, result } of settled) {
+    for (const ref of result.rooms) {
+      if (!ref.granted || !PUBLISHES.has(ref.access)) continue;
+      const entry = entryOf(roomIndex, ref);
+      if (!answered.has(entry)) continue;
+      let list = inboxes.get(entry);
+      if (!list) inboxes.set(entry, (list = []));
+      list.push(ref.namespace === namespace ? `${result.inboxPrefix}.>` : RESPONSE_ROUTES);
     }
   }
-  const model = { account: prefix, users: byPublicKey(users), accounts: wireAccounts(prefix, namespaces, guestUses) };
-  return { model, rooms: roomResults, members: memberResults };
+  for (const { namespace, result } of settled) {
+    const grants: string[] = [];
+    for (const ref of result.rooms) if (ref.granted && ref.access === 'Respond') grants.push(...(inboxes.get(entryOf(roomIndex, ref)) ?? []));
+    if (grants.length === 0) continue;
+    const p = result.permissions!;
+    const allow = canonical([...p.publish.allow, ...grants]);
+    const over = budgets.admit(namespace, 'bytes', subjectBytes(allow) - subjectBytes(p.publish.allow));
+    if (over) {
+      for (const entry of new Set(result.rooms.filter((r) => r.granted).map((r) => entryOf(roomIndex, r)))) entry.verdict.memberCount--;
+      Object.assign(result, reject('QuotaExceeded', over), { permissions: undefined, rooms: result.rooms.map(notGranted) });
+      continue;
+    }
+    result.permissions = { ...p, publish: { allow, deny: p.publish.deny } };
+  }
+}
+
+/** The reply subjects of nats-server's response routing for requests from other accounts. */
+export const RESPONSE_ROUTES = '_R_.>';
+
+/** Every accepted member's use of a room of another namespace: what wireAccounts() exports and imports. */
+function guestUses(settled: readonly Settled[], roomIndex: RoomIndex): GuestUse[] {
+  const uses: GuestUse[] = [];
+  for (const { namespace, result } of settled) {
+    if (!result.accepted) continue;
+    for (const ref of result.rooms) {
+      if (!ref.granted || ref.namespace === namespace) continue;
+      uses.push({ home: ref.namespace, subject: ref.subject!, guest: namespace, kind: guestAccessOf(entryOf(roomIndex, ref).room) === 'Request' ? 'service' : 'stream' });
+    }
+  }
+  return uses;
+}
+
+/**
+ * A room offering Request to other namespaces and one offering Subscribe must not overlap in subjects
+ * (see accounts.ts): of two such rooms of one namespace, the younger is rejected.
+ */
+function rejectOverlappingOffers(roomIndex: RoomIndex): void {
+  for (const byName of roomIndex.values()) {
+    const offered = [...byName.values()].filter((e) => e.verdict.accepted && (e.room.spec?.allowedNamespaces ?? []).length > 0).sort(byAge);
+    if (offered.length < 2) continue;
+    const kept: RoomEntry[] = [];
+    for (const entry of offered) {
+      const clash = kept.find((k) => guestAccessOf(k.room) !== guestAccessOf(entry.room) && intersects(k.verdict.subject!, entry.verdict.subject!));
+      if (!clash) {
+        kept.push(entry);
+        continue;
+      }
+      // In place: the verdict is also the room's entry in the results.
+      Object.assign(
+        entry.verdict,
+        reject(
+          'SubjectConflict',
+          `subject ${entry.verdict.subject} overlaps the subject of the older room ${clash.room.metadata.namespace}/${clash.room.metadata.name}, which offers other ` +
+            `namespaces ${guestAccessOf(clash.room)} where this one offers ${guestAccessOf(entry.room)}; give one of them a subject the other does not ` +
+            'cover, or the same spec.guestAccess',
+        ),
+        { stream: undefined },
+      );
+    }
+  }
 }
 
 /**
@@ -296,8 +388,12 @@ function byAgeOf(a: ObjectMeta, b: ObjectMeta): number {
  * writes; counted without rendering, which compile() cannot afford for every member).
  */
 export function userEntryBytes(publicKey: string, p: Permissions): number {
-  let n = 110 + publicKey.length;
-  for (const list of [p.publish.allow, p.publish.deny, p.subscribe.allow, p.subscribe.deny]) for (const s of list) n += s.length + 4;
+  return 110 + publicKey.length + subjectBytes(p.publish.allow) + subjectBytes(p.publish.deny) + subjectBytes(p.subscribe.allow) + subjectBytes(p.subscribe.deny);
+}
+
+function subjectBytes(subjects: readonly string[]): number {
+  let n = 0;
+  for (const s of subjects) n += s.length + 4;
   return n;
 }
 
@@ -451,7 +547,6 @@ function compileMember(
 
   const publish: string[] = [...(options.defaultPermissions?.publish ?? [])];
   const subscribe: string[] = [`${inboxPrefix}.>`, ...(options.defaultPermissions?.subscribe ?? [])];
-  let allowResponses = false;
   let unresolved = 0;
   const roomRefs = spec.rooms ?? [];
   // Sized up front: this array outlives the run (it is the member's status), a grown one would carry slack.
@@ -479,13 +574,11 @@ function compileMember(
       subscribe.push(subject);
       if (ownStream) publish.push(...(entry.consume ??= consumeSubjects(ownStream)));
     }
-    if (ref.access === 'Respond') allowResponses = true;
   }
 
   const permissions: Permissions = {
     publish: { allow: canonical(publish), deny: canonical(spec.deny?.publish ?? []) },
     subscribe: { allow: canonical(subscribe), deny: canonical(spec.deny?.subscribe ?? []) },
-    allowResponses,
   };
   return {
     accepted: true,
@@ -508,8 +601,8 @@ function refusal(entry: RoomEntry | undefined, roomNamespace: string, namespace:
   if (!entry.verdict.accepted || !entry.verdict.subject) return 'RoomRejected';
   if (roomNamespace === namespace) return undefined;
   if (!(entry.room.spec?.allowedNamespaces ?? []).includes(namespace)) return 'RoomNotAllowed';
-  // Answering a room's requests is serving its namespace's API: only that namespace's members may.
-  if (access === 'Respond') return 'RespondAcrossNamespaces';
+  // Across namespaces a room is its namespace's export: read (Subscribe) or called (Request).
+  if (access !== guestAccessOf(entry.room)) return 'AccessNotOffered';
   return undefined;
 }
 
@@ -524,8 +617,11 @@ function describeUnresolved(ref: MemberRoomStatus): string {
       return `${room} is not accepted (see its status)`;
     case 'RoomNotAllowed':
       return `${room} does not list this namespace in spec.allowedNamespaces`;
-    case 'RespondAcrossNamespaces':
-      return `${room} is another namespace's: only its own namespace's Members may Respond (join it with Request to call it)`;
+    case 'AccessNotOffered':
+      return (
+        `${room} offers other namespaces one access, its spec.guestAccess (Subscribe unless it says Request), and not ${ref.access}: ` +
+        "publishing to a room and answering its requests are for its own namespace's Members"
+      );
     case 'SubjectConflict':
       return `${room}'s subject overlaps the subject of an older room of namespace ${ref.namespace} that this namespace's Members joined; join one of them, or give them subjects that do not overlap`;
     default:

@@ -84,24 +84,20 @@ function subjectPermission(p: SubjectPermission): string {
 /** An account's exports and imports (see accounts.ts). */
 function wiring(account: AccountModel): string {
   let out = '';
-  const exports = [
-    ...account.streamExports.map((e) => `      {stream: ${quote(e.subject)}, accounts: ${list(e.accounts)}}\n`),
-    ...account.serviceExports.map((e) => `      {service: ${quote(e.subject)}, accounts: ${list(e.accounts)}}\n`),
-  ];
-  if (exports.length > 0) out += `    exports: [\n${exports.join('')}    ]\n`;
-  const imports = [
-    ...account.streamImports.map((i) => `      {stream: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`),
-    ...account.serviceImports.map((i) => `      {service: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`),
-  ];
-  if (imports.length > 0) out += `    imports: [\n${imports.join('')}    ]\n`;
+  if (account.exports.length > 0) {
+    out += `    exports: [\n${account.exports.map((e) => `      {${e.kind}: ${quote(e.subject)}, accounts: ${list(e.accounts)}}\n`).join('')}    ]\n`;
+  }
+  if (account.imports.length > 0) {
+    out += `    imports: [\n${account.imports.map((i) => `      {${i.kind}: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`).join('')}    ]\n`;
+  }
   return out;
 }
 
 /** A user's map, `{nkey: ..., permissions: {...}}`. */
 function userBody(entry: UserEntry): string {
-  const { publish, subscribe, allowResponses } = entry.permissions;
+  const { publish, subscribe } = entry.permissions;
   // Permissions before the key: with several unsafe values, the error names the same one as always.
-  const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}${allowResponses ? ', allow_responses: true' : ''}`;
+  const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}`;
   return `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
 }
 
@@ -245,7 +241,7 @@ function renderMain(
   tail += '}\n';
   if (size + tail.length > limit) return undefined;
   chunks.push(tail);
-  return { text: chunks.join(''), shards, hash: digest, serviceImporters: model.accounts.filter((a) => a.serviceImports.length > 0).map((a) => a.name) };
+  return { text: chunks.join(''), shards, hash: digest, serviceImporters: model.accounts.filter((a) => a.imports.some((i) => i.kind === 'service')).map((a) => a.name) };
 }
 
 const FNV_OFFSET = 0x811c9dc5;

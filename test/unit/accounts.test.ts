@@ -12,57 +12,69 @@ const guest = (ns: string, name: string, access: AccessMode, r = 'shared') => me
 const accountsOf = (...args: Parameters<typeof compile>) => Object.fromEntries(compile(...args).model.accounts.map((a) => [a.name, a]));
 
 describe('an account per namespace', () => {
+  const service = () => room('home', 'svc', { allowedNamespaces: ['g1', 'g2'], guestAccess: 'Request' });
+  const homeMember = (name: string, access: AccessMode, r = 'shared') => member('home', name, { nkey: key(), rooms: [{ room: r, access }] });
+
   it('puts each member in the account of its namespace, and nothing is wired without a guest', () => {
     const { model } = compile([room('a', 'r'), room('b', 'r')], [member('a', 'm', { nkey: key(), rooms: [{ room: 'r', access: 'Publish' }] }), member('b', 'm', { nkey: key() })]);
     expect(model.users.map((u) => [u.member, u.account]).sort()).toEqual([['a/m', 'ROOMS_a'], ['b/m', 'ROOMS_b']]);
-    expect(model.accounts.map((a) => [a.name, a.streamExports.length + a.serviceExports.length + a.streamImports.length + a.serviceImports.length])).toEqual([['ROOMS_a', 0], ['ROOMS_b', 0]]);
+    expect(model.accounts.map((a) => [a.name, a.exports.length + a.imports.length])).toEqual([['ROOMS_a', 0], ['ROOMS_b', 0]]);
   });
 
   it('names accounts after the configured prefix', () => {
     expect(compile([], [member('a', 'm', { nkey: key() })], { account: 'CHAT' }).model.accounts.map((a) => a.name)).toEqual(['CHAT_a']);
   });
 
-  it('a guest subscriber imports the room as a stream from its home', () => {
-    const a = accountsOf([shared()], [guest('g1', 's', 'Subscribe')]);
-    expect(a.ROOMS_home!.streamExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g1'] }]);
-    expect(a.ROOMS_home!.serviceExports).toEqual([]);
-    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
-    expect(a.ROOMS_g1!.serviceImports).toEqual([]);
+  it('a room offering Subscribe (the default) is a stream export to the namespaces of its guest subscribers', () => {
+    const a = accountsOf([shared()], [homeMember('p', 'Publish'), guest('g1', 's', 'Subscribe'), guest('g2', 's', 'Subscribe')]);
+    expect(a.ROOMS_home!.exports).toEqual([{ kind: 'stream', subject: 'rooms.home.shared', accounts: ['ROOMS_g1', 'ROOMS_g2'] }]);
+    expect(a.ROOMS_g1!.imports).toEqual([{ kind: 'stream', account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
+    expect(a.ROOMS_g1!.exports).toEqual([]);
   });
 
-  it.each(['Publish', 'Request'] as const)('a guest %s member imports the room as a service from its home', (access) => {
-    const a = accountsOf([shared()], [guest('g1', 'p', access)]);
-    expect(a.ROOMS_home!.serviceExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g1'] }]);
-    expect(a.ROOMS_g1!.serviceImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
-    expect(a.ROOMS_g1!.streamImports).toEqual([]);
+  it("a room offering Request is a service export; its responders may publish to nats-server's response routes and their own namespace's requesters' inboxes", () => {
+    const result = compile([service()], [homeMember('greeter', 'Respond', 'svc'), homeMember('pam', 'Request', 'svc'), guest('g1', 'joe', 'Request', 'svc')]);
+    const a = Object.fromEntries(result.model.accounts.map((x) => [x.name, x]));
+    expect(a.ROOMS_home!.exports).toEqual([{ kind: 'service', subject: 'rooms.home.svc', accounts: ['ROOMS_g1'] }]);
+    expect(a.ROOMS_g1!.imports).toEqual([{ kind: 'service', account: 'ROOMS_home', subject: 'rooms.home.svc' }]);
+    expect(result.members.get('home/greeter')!.permissions!.publish).toEqual({ allow: ['_INBOX_home_pam.>', '_R_.>'], deny: [] });
+    expect(result.members.get('g1/joe')!.permissions!.publish.allow).toEqual(['rooms.home.svc']);
   });
 
-  it("a guest subscriber also imports other guests' publishes, never its own namespace's", () => {
-    const a = accountsOf([shared()], [guest('g1', 'p', 'PublishSubscribe'), guest('g2', 's', 'Subscribe')]);
-    expect(a.ROOMS_g1!.streamExports).toEqual([{ subject: 'rooms.home.shared', accounts: ['ROOMS_g2'] }]);
-    expect(a.ROOMS_g2!.streamImports).toEqual([
-      { account: 'ROOMS_g1', subject: 'rooms.home.shared' },
-      { account: 'ROOMS_home', subject: 'rooms.home.shared' },
-    ]);
-    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.shared' }]);
-    expect(a.ROOMS_g2!.streamExports).toEqual([]);
+  it('a responder without guest requesters gets no response routes', () => {
+    const result = compile([service()], [homeMember('greeter', 'Respond', 'svc'), homeMember('pam', 'Request', 'svc')]);
+    expect(result.members.get('home/greeter')!.permissions!.publish.allow).toEqual(['_INBOX_home_pam.>']);
   });
 
-  it('a guest may not Respond in another namespace’s room', () => {
-    const result = compile([shared()], [guest('g1', 'r', 'Respond')]);
-    const m = result.members.get('g1/r')!;
-    expect(m.rooms[0]).toMatchObject({ granted: false, reason: 'RespondAcrossNamespaces' });
-    expect(m.permissions!.allowResponses).toBe(false);
-    expect(m.permissions!.subscribe.allow).toEqual(['_INBOX_g1_r.>']);
-    expect(result.model.accounts.flatMap((a) => [...a.streamImports, ...a.serviceImports])).toEqual([]);
+  it("a responder's deny list wins over the inboxes it answers on", () => {
+    const result = compile([room('t', 'r')], [member('t', 'joe', { nkey: key(), rooms: [{ room: 'r', access: 'Request' }] }), member('t', 'greeter', { nkey: key(), rooms: [{ room: 'r', access: 'Respond' }], deny: { publish: ['_INBOX_t_joe.>'] } })]);
+    expect(result.members.get('t/greeter')!.permissions!.publish).toEqual({ allow: ['_INBOX_t_joe.>'], deny: ['_INBOX_t_joe.>'] });
+  });
+
+  it.each([
+    ['Subscribe', 'Publish'],
+    ['Subscribe', 'PublishSubscribe'],
+    ['Subscribe', 'Respond'],
+    ['Subscribe', 'Request'],
+    ['Request', 'Subscribe'],
+    ['Request', 'Respond'],
+    ['Request', 'Publish'],
+  ] as const)('a room offering %s does not give a guest %s', (offer, access) => {
+    const r = room('home', 'x', { allowedNamespaces: ['g1'], guestAccess: offer });
+    const result = compile([r], [guest('g1', 'm', access, 'x')]);
+    const m = result.members.get('g1/m')!;
+    expect(m.rooms[0]).toMatchObject({ granted: false, reason: 'AccessNotOffered' });
+    expect(m.message).toMatch(/offers other namespaces one access/);
+    expect(m.permissions!.subscribe.allow).toEqual(['_INBOX_g1_m.>']);
+    expect(m.permissions!.publish.allow).toEqual([]);
+    expect(result.model.accounts.flatMap((a) => a.imports)).toEqual([]);
   });
 
   it('a rejected member wires nothing', () => {
     const k = key();
-    const result = compile([shared(), room('home', 'x')], [member('home', 'old', { nkey: k, rooms: [{ room: 'x', access: 'Publish' }] }), member('g1', 'dup', { nkey: k, rooms: [{ room: 'shared', namespace: 'home', access: 'Subscribe' }] })]);
+    const result = compile([shared()], [member('home', 'old', { nkey: k, rooms: [{ room: 'shared', access: 'Publish' }] }), member('g1', 'dup', { nkey: k, rooms: [{ room: 'shared', namespace: 'home', access: 'Subscribe' }] })]);
     expect(result.members.get('g1/dup')!.reason).toBe('DuplicateNkey');
-    expect(result.model.accounts.map((a) => a.name)).toEqual(['ROOMS_home']);
-    expect(result.model.accounts[0]!.streamExports).toEqual([]);
+    expect(result.model.accounts.map((a) => [a.name, a.exports])).toEqual([['ROOMS_home', []]]);
   });
 
   it("a guest gets the room's subject but not its stream's API (the stream lives in the room's account)", () => {
@@ -73,11 +85,23 @@ describe('an account per namespace', () => {
     expect(result.members.get('g1/g')!.permissions!.subscribe.allow).toContain('rooms.home.log');
   });
 
+  it('a room offering Request may not overlap one offering Subscribe: the younger is rejected', () => {
+    const all = room('home', 'all', { subject: 'rooms.home.>', allowedNamespaces: ['g1'] });
+    const svc = room('home', 'svc', { subject: 'rooms.home.svc', allowedNamespaces: ['g2'], guestAccess: 'Request' });
+    const result = compile([all, svc], []);
+    expect(result.rooms.get('home/all')!.accepted).toBe(true);
+    expect(result.rooms.get('home/svc')).toMatchObject({ accepted: false, reason: 'SubjectConflict' });
+    expect(result.rooms.get('home/svc')!.message).toMatch(/older room home\/all/);
+    // Without guests, or with the same offer, they may overlap.
+    expect(compile([all, room('home', 'svc', { subject: 'rooms.home.svc', guestAccess: 'Request' })], []).rooms.get('home/svc')!.accepted).toBe(true);
+    expect(compile([all, room('home', 'sub', { subject: 'rooms.home.svc', allowedNamespaces: ['g2'] })], []).rooms.get('home/sub')!.accepted).toBe(true);
+  });
+
   it('imports of overlapping rooms: a broader one covers a narrower; a partial overlap is refused for the younger room', () => {
     const all = room('home', 'all', { subject: 'rooms.home.>', allowedNamespaces: ['g1'] });
     const one = room('home', 'one', { subject: 'rooms.home.x', allowedNamespaces: ['g1'] });
     const a = accountsOf([all, one], [guest('g1', 'a', 'Subscribe', 'all'), guest('g1', 'b', 'Subscribe', 'one')]);
-    expect(a.ROOMS_g1!.streamImports).toEqual([{ account: 'ROOMS_home', subject: 'rooms.home.>' }]);
+    expect(a.ROOMS_g1!.imports).toEqual([{ kind: 'stream', account: 'ROOMS_home', subject: 'rooms.home.>' }]);
 
     const left = room('home', 'left', { subject: 'rooms.home.*.x', allowedNamespaces: ['g1'] });
     const right = room('home', 'right', { subject: 'rooms.home.y.*', allowedNamespaces: ['g1'] });
@@ -110,6 +134,15 @@ describe('namespace budgets', () => {
     expect(result.members.get('a/m3')!.message).toMatch(/namespace a is over its budget of 3 accepted Members/);
     expect(result.members.get('b/m0')!.accepted).toBe(true);
     expect(result.rooms.get('a/r')!.memberCount).toBe(3);
+  });
+
+  it("counts a responder's answer grants against its namespace's bytes", () => {
+    const many = Array.from({ length: 100 }, (_, i) => member('a', `req${i}`, { nkey: key(), rooms: [{ room: 'r', access: 'Request' }] }));
+    const greeter = member('a', 'greeter', { nkey: key(), rooms: [{ room: 'r', access: 'Respond' }] });
+    const result = compile(rooms, [...many, greeter], { budgets: { default: { bytes: 21_000 } } });
+    expect(result.members.get('a/req99')!.accepted).toBe(true);
+    expect(result.members.get('a/greeter')).toMatchObject({ accepted: false, reason: 'QuotaExceeded' });
+    expect(compile(rooms, [...many, greeter]).members.get('a/greeter')!.permissions!.publish.allow).toHaveLength(100);
   });
 
   it('counts the bytes a namespace’s entries take: a namespace of huge members is cut off, others are not', () => {

@@ -14,11 +14,11 @@ function permissionsOf(rooms: Room[], members: Member[], key: string, options?: 
 
 describe('access modes', () => {
   const cases: [AccessMode, Partial<Permissions>][] = [
-    ['Publish', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }, allowResponses: false }],
-    ['Subscribe', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: false }],
-    ['PublishSubscribe', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: false }],
-    ['Request', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }, allowResponses: false }],
-    ['Respond', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: true }],
+    ['Publish', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }}],
+    ['Subscribe', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }}],
+    ['PublishSubscribe', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }}],
+    ['Request', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }}],
+    ['Respond', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] } }],
   ];
   it.each(cases)('%s grants exactly its subjects plus the private inbox', (access, expected) => {
     const perms = permissionsOf([room('t', 'r')], [member('t', 'm', { nkey: K1, rooms: [{ room: 'r', access }] })], 't/m');
@@ -86,7 +86,7 @@ describe('room references', () => {
   it('counts the accepted members of each room', () => {
     const members = [
       member('owner', 'a', { nkey: K1, rooms: [{ room: 'shared', access: 'Subscribe' }] }),
-      member('guests', 'b', { nkey: K2, rooms: [{ room: 'shared', namespace: 'owner', access: 'Publish' }] }),
+      member('guests', 'b', { nkey: K2, rooms: [{ room: 'shared', namespace: 'owner', access: 'Subscribe' }] }),
       member('strangers', 'c', { nkey: K3, rooms: [{ room: 'shared', namespace: 'owner', access: 'Publish' }] }),
     ];
     expect(compile([shared], members).rooms.get('owner/shared')!.memberCount).toBe(2);

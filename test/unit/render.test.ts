@@ -15,7 +15,8 @@ describe('render', () => {
 
   it('writes an empty publish allow list as an explicit deny of everything', () => {
     const { text } = render(compile([room('t', 'r')], [member('t', 'm', { nkey: K1, rooms: [{ room: 'r', access: 'Respond' }] })]).model);
-    expect(text).toContain(`{nkey: "${K1}", permissions: {publish: {deny: [">"]}, subscribe: {allow: ["_INBOX_t_m.>", "rooms.t.r"]}, allow_responses: true}}`);
+    expect(text).toContain(`{nkey: "${K1}", permissions: {publish: {deny: [">"]}, subscribe: {allow: ["_INBOX_t_m.>", "rooms.t.r"]}}}`);
+    expect(text).not.toContain('allow_responses');
   });
 
   it('keeps the member deny list next to the implicit deny-all', () => {
@@ -29,6 +30,7 @@ describe('render', () => {
     tampered.users[0]!.permissions.subscribe.allow.push('a"] } users: [ {user: x');
     expect(() => render(tampered)).toThrow(/unsafe value/);
     expect(() => render({ ...model, account: 'A }' })).toThrow(/account/);
+    expect(() => render({ ...model, accounts: [{ ...model.accounts[0]!, name: 'B" }' }] })).toThrow(/account/);
   });
 
   it('hashes the text', () => {
