@@ -1,7 +1,8 @@
 // One reconcile of the NATS cluster: read the caches as they are, compile, write the Secret when the
 // config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
-import { compile, keyOf, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
+import { compile, keyOf, type AuthModel, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
+import { withoutAdditions } from '../auth/pressure.js';
 import { render, shardFileName, type Rendered } from '../auth/render.js';
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
@@ -71,6 +72,8 @@ export class Reconciler {
   private enforced = new Map<string, string>();
   /** How many shard Secrets the last write left (unknown after a start). */
   private shardCount?: number;
+  /** The model of the last generation written (unknown after a start). */
+  private lastModel?: AuthModel;
   /** The main Secret as this reconciler last wrote it. */
   private lastWritten?: { hash: string; data: string };
   /** Per rejected object, the reason its last Warning Event gave. */
@@ -106,14 +109,32 @@ export class Reconciler {
     const rooms = caches.rooms().filter(live);
     const members = caches.members().filter(live);
 
-    const { compiled, rendered, credentials, fingerprints } = await this.prepare(rooms, members);
+    const ready = await this.prepare(rooms, members);
+    const { compiled, credentials, fingerprints: wanted } = ready;
+    let rendered = ready.rendered;
     const prepared = performance.now();
-    const bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
-    metrics.configBytes.set(bytes);
+    let bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
     let written = prepared;
-    const tooLarge = this.tooLarge(rendered);
+    let tooLarge = this.tooLarge(rendered);
+    // Too large even with every namespace within its budget: apply the removals anyway, hold the additions.
+    let inForce = compiled.model;
+    let pressure: { message: string; held: Set<string> } | undefined;
+    if (tooLarge && this.lastModel) {
+      const narrowed = withoutAdditions(compiled.model, this.lastModel);
+      const smaller = this.render(narrowed.model);
+      if (!this.tooLarge(smaller)) {
+        pressure = {
+          message: `${tooLarge} (${bytes} bytes in all): removals and narrowing are in force, and ${narrowed.held.size} Member(s) wait with their additions`,
+          held: narrowed.held,
+        };
+        log.error('config too large; removals applied, additions held', { bytes, held: narrowed.held.size });
+        [rendered, inForce, tooLarge] = [smaller, narrowed.model, undefined];
+        bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+      }
+    }
+    metrics.configBytes.set(bytes);
     if (tooLarge) {
       outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
       log.error('config too large; not written', { bytes, shards: rendered.shards.length });
@@ -122,21 +143,25 @@ export class Reconciler {
       // generations does not parse (see render.ts), so no order is safer than another.
       await Promise.all([this.applyShards(rendered.shards), this.applySecret(rendered)]);
       await this.deleteStaleShards(rendered.shards.length);
+      this.lastModel = inForce;
       written = performance.now();
       if (this.deps.rollout) {
         outcome = await this.deps.rollout.ensure(rendered, caches.pods());
         requeueAfterMs = outcome.retryAfterMs;
-        metrics.degraded.set(outcome.state === 'Degraded' ? 1 : 0);
-        if (outcome.state === 'Enforced') this.enforced = fingerprints;
-        if (outcome.state === 'Degraded') {
-          const secret = caches.authSecret();
-          if (secret) void this.deps.events.record({ ...secret, apiVersion: 'v1', kind: 'Secret' }, 'Warning', 'RolloutDegraded', outcome.message);
-        }
+        if (outcome.state === 'Enforced') this.enforced = pressure ? fingerprints(inForce) : wanted;
       }
+    }
+    // What members that are not enforced are told; every degraded path raises the metric and an Event.
+    if (pressure && outcome?.state !== 'Degraded') outcome = { state: 'Degraded', message: pressure.message, ...(outcome?.retryAfterMs !== undefined && { retryAfterMs: outcome.retryAfterMs }) };
+    metrics.degraded.set(outcome?.state === 'Degraded' ? 1 : 0);
+    if (outcome?.state === 'Degraded') {
+      const secret = caches.authSecret();
+      const reason = tooLarge || pressure ? 'ConfigTooLarge' : 'RolloutDegraded';
+      if (secret) void this.deps.events.record({ ...secret, apiVersion: 'v1', kind: 'Secret' }, 'Warning', reason, outcome.message);
     }
 
     const rolledOut = performance.now();
-    this.writeStatuses(rooms, members, compiled, fingerprints, outcome);
+    this.writeStatuses(rooms, members, compiled, wanted, outcome);
     this.recordVerdictMetrics(compiled);
     log.info('reconciled', {
       configHash: rendered.hash.slice(0, 12),
@@ -166,17 +191,22 @@ export class Reconciler {
     const credentials = await applyCredentials(this.deps.client, plan, config.clientUrl);
     const compileStart = performance.now();
     const compiled = compile(rooms, members, { ...this.compileOptions, generatedKeys: credentials.keys, credentialProblems: credentials.problems });
-    const rendered = render(compiled.model, {
+    const rendered = this.render(compiled.model);
+    metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
+    // Credentials that could not be written are retried by the next reconcile, so nothing is kept.
+    const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled.model) };
+    this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
+    return result;
+  }
+
+  private render(model: AuthModel): Rendered {
+    const { config } = this.deps;
+    return render(model, {
       ...(this.deps.systemUserKey && { systemUserKey: this.deps.systemUserKey }),
       maxFileBytes: config.maxSecretBytes,
       shardCount: config.authShards,
       ...(this.deps.shardSalt && { shardSalt: this.deps.shardSalt }),
     });
-    metrics.compileSeconds.observe((performance.now() - compileStart) / 1000);
-    // Credentials that could not be written are retried by the next reconcile, so nothing is kept.
-    const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled) };
-    this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
-    return result;
   }
 
   /** Whether the auth Secret is exactly as this reconciler last wrote it (its own write coming back). */
@@ -361,9 +391,9 @@ const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...(o as unk
  * What a member's entry in the config amounts to: equal fingerprints, equal enforcement. Its account's
  * exports and imports count too: they are what connects the member's rooms to other namespaces.
  */
-function fingerprints(compiled: Compiled): Map<string, string> {
-  const accounts = new Map(compiled.model.accounts.map((a) => [a.name, JSON.stringify(a)]));
+function fingerprints(model: AuthModel): Map<string, string> {
+  const accounts = new Map(model.accounts.map((a) => [a.name, JSON.stringify(a)]));
   const out = new Map<string, string>();
-  for (const user of compiled.model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
+  for (const user of model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
   return out;
 }
