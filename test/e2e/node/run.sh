@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# `npm run e2e`: the product the way users run it, on a real single-node Kubernetes started on this
+# machine (cluster.sh), with the operator image built from the repository's Dockerfile (images.sh).
+#
+#   1. helm install of helm/nats-rooms-operator: bundled NATS (a real StatefulSet of 3, its Services)
+#      and the operator as a Deployment of 2 replicas (built image, ServiceAccount token, RBAC, leader
+#      election, probes)
+#   2. kubectl apply -R -f examples/ and kubectl wait --for=condition=Ready on every Member and Room
+#   3. the seed-000 story as a Job with the nats CLI, credentials mounted from the members'
+#      credentials Secrets, server reached through their nats-url (test/e2e/kind/story.sh)
+#   4. a live change: pam Request -> Subscribe, Ready on the new generation, the story's `changed`
+#      phase, and no NATS container restarted or replaced
+#   5. a Member deleted: the real garbage collector removes its credentials Secret
+#   6. a ResourceQuota on count/members.natsrooms.io refuses a Member past the quota
+# E2E_UNTIL=install stops after step 1 (bench/nodeBench.ts uses it with E2E_KEEP=1).
+# Then everything is stopped and the machine checked for leftovers. Each check prints one line;
+# the run ends with `N passed, N failed`.
+#
+# Needs root, cgroups and network namespaces; where one is missing it prints a SKIPPED banner and
+# exits 0 (E2E_REQUIRED=1: exit 1). E2E_KEEP=1 leaves the cluster running (stop it with
+# `bash test/e2e/node/cluster.sh down`).
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+HERE=$ROOT/test/e2e/node
+export NRO_NODE_STATE=${NRO_NODE_STATE:-/tmp/nro-node}
+STATE=$NRO_NODE_STATE
+T_START=$SECONDS
+NS=nats-rooms-operator
+RELEASE=nats-rooms-operator
+NATS_SELECTOR="app.kubernetes.io/name=nats,app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=nats"
+OP_SELECTOR="app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component=operator"
+
+log() { printf '\n\033[1m[e2e %s +%ss] %s\033[0m\n' "$(date +%H:%M:%S)" "$((SECONDS - T_START))" "$*"; }
+PASSED=0
+FAILED=0
+pass() { PASSED=$((PASSED + 1)); echo "ok    $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL  $*"; }
+# check DESCRIPTION CMD...: one check; passes when CMD succeeds.
+check() {
+  local what=$1 out
+  shift
+  if out=$("$@" 2>&1); then pass "$what"; else fail "$what"; printf '%s\n' "$out" | tail -15 | sed 's/^/      /'; fi
+}
+summary() { echo; echo "$PASSED passed, $FAILED failed"; }
+
+# ---------------------------------------------------------------- can it run here?
+missing=()
+[[ "$(id -u)" == 0 ]] || missing+=("root (uid 0): kubelet, containerd and the CNI bridge need it")
+if ! grep -qE '^cgroup2? ' /proc/mounts && ! grep -qE ' /sys/fs/cgroup/(memory|pids) cgroup ' /proc/mounts; then
+  missing+=("cgroups (no cgroup or cgroup2 mount in /proc/mounts)")
+fi
+if [[ "$(id -u)" == 0 ]] && ! unshare --net true 2>/dev/null; then missing+=("network namespaces (unshare --net failed)"); fi
+grep -qw overlay /proc/filesystems || missing+=("the overlay filesystem (containerd's snapshotter)")
+command -v go >/dev/null || missing+=("go (builds kubelet and the other binaries)")
+command -v apt-get >/dev/null || command -v containerd >/dev/null || missing+=("apt-get (installs containerd, runc, the CNI plugins, buildah, debootstrap)")
+if ((${#missing[@]})); then
+  {
+    echo
+    echo "################################################################################"
+    if [[ "${E2E_REQUIRED:-0}" == 1 ]]; then echo "#  E2E (real node) FAILED: E2E_REQUIRED=1 but it cannot run here; nothing was tested."
+    else echo "#  E2E (real node) SKIPPED: nothing was tested."; fi
+    for m in "${missing[@]}"; do echo "#    missing: $m"; done
+    echo "#  On a machine with Docker, test/e2e/kind/run.sh runs the same story on kind."
+    echo "################################################################################"
+    echo
+  } >&2
+  [[ "${E2E_REQUIRED:-0}" == 1 ]] && { echo "0 passed, 1 failed"; exit 1; }
+  exit 0
+fi
+
+# ---------------------------------------------------------------- dependencies
+log "installing what the node needs (packages when missing, binaries and images when not cached)"
+bash "$HERE/deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
+BIN_NAMES=(etcd kube-apiserver kubectl nats-server nats helm kubelet kube-controller-manager kube-scheduler kube-proxy coredns)
+BIN=$(NRO_REQUIRE_NATSCLI=1 bash "$ROOT/test/platform/install-binaries.sh" "${BIN_NAMES[@]}" | tail -1) || { echo "0 passed, 1 failed"; exit 1; }
+log "binaries ready (+$((SECONDS - T_START))s)"
+IMAGES=$(mktemp -d /tmp/nro-e2e-images.XXXXXX)
+bash "$HERE/images.sh" "$IMAGES" "$BIN" || { rm -rf "$IMAGES"; echo "0 passed, 1 failed"; exit 1; }
+export KUBECONFIG=$STATE/admin.kubeconfig
+k() { "$BIN/kubectl" --request-timeout=30s "$@"; }
+helm() { "$BIN/helm" "$@"; }
+
+# ---------------------------------------------------------------- teardown
+diagnostics() {
+  log "diagnostics"
+  k get nodes,pods -A -o wide
+  k -n demo get rooms,members -o wide
+  k -n "$NS" logs -l "$OP_SELECTOR" --tail=60 --prefix
+  k -n "$NS" logs -l "$NATS_SELECTOR" --tail=20 --prefix
+  k get events -A --sort-by=.lastTimestamp | tail -30
+}
+teardown() {
+  local code=$?
+  trap - EXIT INT TERM
+  if ((FAILED > 0)) && [[ -f "$STATE/admin.kubeconfig" ]]; then diagnostics 2>&1 | sed 's/^/      /'; fi
+  if [[ "${E2E_KEEP:-0}" == 1 ]]; then
+    log "E2E_KEEP=1: the node keeps running (KUBECONFIG=$KUBECONFIG); stop it with: bash test/e2e/node/cluster.sh down $BIN"
+  else
+    log "stopping the node"
+    local t0=$SECONDS
+    bash "$HERE/cluster.sh" down "$BIN"
+    check "teardown left nothing behind (processes, mounts, bridge, veths, netns, iptables, cgroups) in $((SECONDS - t0))s" \
+      bash "$HERE/cluster.sh" leftovers
+  fi
+  rm -rf "$IMAGES"
+  log "e2e wall time $((SECONDS - T_START))s"
+  summary
+  if ((FAILED > 0 || code != 0)); then exit 1; fi
+  exit 0
+}
+trap teardown EXIT
+trap 'fail "interrupted"; exit 1' INT TERM
+
+# ---------------------------------------------------------------- the node
+log "starting the node"
+if ! bash "$HERE/cluster.sh" up "$BIN" "$IMAGES"; then
+  fail "the node starts (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd, kubelet, kube-proxy, CoreDNS)"
+  for f in "$STATE"/logs/*.log; do echo "--- $f"; tail -15 "$f"; done 2>/dev/null | sed 's/^/      /'
+  exit 1
+fi
+pass "the node is Ready: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, containerd+runc, CNI bridge, kubelet, kube-proxy, CoreDNS"
+
+# ---------------------------------------------------------------- 1. helm install
+log "1. helm install (bundled NATS StatefulSet of 3, operator Deployment of 2)"
+t0=$SECONDS
+if helm install "$RELEASE" "$ROOT/helm/nats-rooms-operator" --namespace "$NS" --create-namespace \
+  --set image.repository=localhost/nats-rooms-operator --set image.tag=e2e --set image.pullPolicy=Never \
+  --set nats.image.repository=localhost/nats --set nats.image.tag=e2e --set nats.image.pullPolicy=Never \
+  --wait --timeout 5m; then
+  pass "helm install --wait succeeded in $((SECONDS - t0))s"
+else
+  fail "helm install --wait"
+  exit 1
+fi
+jp() { k "$@" 2>/dev/null; }
+check "StatefulSet nats: 3 of 3 ready" bash -c "[[ \$('$BIN/kubectl' -n $NS get statefulset nats -o jsonpath='{.status.readyReplicas}') == 3 ]]"
+check "Deployment $RELEASE: 2 of 2 available" bash -c "[[ \$('$BIN/kubectl' -n $NS get deployment $RELEASE -o jsonpath='{.status.availableReplicas}') == 2 ]]"
+images=$(jp -n "$NS" get pods -o jsonpath='{range .items[*]}{.spec.containers[0].image}{" "}{.status.containerStatuses[0].imageID}{"\n"}{end}' | sort | uniq -c)
+echo "$images" | sed 's/^/      /'
+check "the operator pods run the image built from the Dockerfile (localhost/nats-rooms-operator:e2e)" \
+  bash -c "[[ \$('$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o jsonpath='{range .items[*]}{.spec.containers[0].image}{\"\\n\"}{end}' | grep -c '^localhost/nats-rooms-operator:e2e\$') == 2 ]]"
+check "the operator pods run as uid 1000 with a ServiceAccount token (in-cluster config)" \
+  bash -c "out=\$('$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o jsonpath='{range .items[*]}{.spec.serviceAccountName} {.spec.securityContext.runAsUser} {range .spec.volumes[*]}{.projected.sources[0].serviceAccountToken.path}{end}{\"\\n\"}{end}'); echo \"\$out\"; [[ \$(echo \"\$out\" | grep -c '^$RELEASE 1000 token') == 2 ]]"
+holder=$(jp -n "$NS" get lease nats-rooms-operator -o jsonpath='{.spec.holderIdentity}')
+check "leader election: Lease nats-rooms-operator held by an operator pod ($holder)" \
+  bash -c "'$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o name | grep -qx 'pod/$holder'"
+check "the standby is Ready too (readiness probe /readyz of both replicas)" \
+  bash -c "[[ \$('$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o jsonpath='{range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}' | grep -c True) == 2 ]]"
+check "the nats Service has 3 ready endpoints (EndpointSlice)" \
+  bash -c "[[ \$('$BIN/kubectl' -n $NS get endpointslices -l kubernetes.io/service-name=nats -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{\"\\n\"}{end}' | grep -c true) == 3 ]]"
+check "the operator wrote the auth Secret the NATS pods mount" k -n "$NS" get secret nats-rooms-auth
+# The benchmark's bring-up (bench/nodeBench.ts): stop here, with E2E_KEEP=1 the node keeps running.
+[[ "${E2E_UNTIL:-}" == install ]] && exit 0
+
+# ---------------------------------------------------------------- 2. examples
+log "2. kubectl apply -R -f examples/ and wait for Ready"
+t0=$SECONDS
+check "kubectl apply -R -f examples/" k apply -R -f "$ROOT/examples/"
+check "demo: Members greeter, joe, pam Ready" k -n demo wait --for=condition=Ready member/greeter member/joe member/pam --timeout=3m
+check "demo: Room greet Ready" k -n demo wait --for=condition=Ready room/greet --timeout=1m
+check "chat: every Member Ready" k -n chat wait --for=condition=Ready member --all --timeout=2m
+check "chat-guests: every Member Ready" k -n chat-guests wait --for=condition=Ready member --all --timeout=2m
+echo "      every Member Ready $((SECONDS - t0))s after the apply"
+k -n demo get rooms,members -o wide | sed 's/^/      /'
+url=$(k -n demo get secret joe-nats-credentials -o jsonpath='{.data.nats-url}' | base64 -d)
+check "joe's credentials Secret names the bundled Service ($url)" bash -c "[[ '$url' == nats://nats.$NS.svc:4222 ]]"
+
+# ---------------------------------------------------------------- 3. the story
+k -n demo create configmap nats-rooms-story --from-file=story.sh="$ROOT/test/e2e/kind/story.sh" --dry-run=client -o yaml | k apply -f - >/dev/null
+# run_story PHASE: the story Job; each PASS/FAIL line of it counts as one check.
+run_story() {
+  local phase=$1 job=story-$1 state="" out line
+  sed -e "s|__PHASE__|$phase|g" -e "s|__NATS_BOX_IMAGE__|localhost/nats-box:e2e|g" "$ROOT/test/e2e/kind/story-job.yaml" | k apply -f - >/dev/null
+  for _ in $(seq 1 120); do
+    state=$(k -n demo get job "$job" -o jsonpath='{.status.succeeded}/{.status.failed}' 2>/dev/null || true)
+    case "$state" in 1/*|*/1) break ;; esac
+    sleep 2
+  done
+  out=$(k -n demo logs "job/$job" 2>&1)
+  printf '%s\n' "$out" | grep -vE '^(PASS|FAIL): ' | sed 's/^/      /'
+  while IFS= read -r line; do
+    case "$line" in
+      PASS:*) pass "story $phase: ${line#PASS: }" ;;
+      FAIL:*) fail "story $phase: ${line#FAIL: }" ;;
+    esac
+  done <<<"$out"
+  case "$state" in 1/*) pass "story Job $job succeeded" ;; *) fail "story Job $job succeeded (succeeded/failed: $state)" ;; esac
+}
+servers() { k -n "$NS" get pods -l "$NATS_SELECTOR" -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.uid} {.status.containerStatuses[0].restartCount}{"\n"}{end}'; }
+
+log "3. the seed-000 story as a Job with the nats CLI (localhost/nats-box:e2e)"
+run_story initial
+before=$(servers)
+
+# ---------------------------------------------------------------- 4. a live change
+log "4. a live change: pam Request -> Subscribe"
+check "patch pam: access Subscribe" k -n demo patch member pam --type=merge -p '{"spec":{"rooms":[{"room":"greet","access":"Subscribe"}]}}'
+gen=$(k -n demo get member pam -o jsonpath='{.metadata.generation}')
+check "pam observes generation $gen" k -n demo wait --for=jsonpath='{.status.observedGeneration}'="$gen" member/pam --timeout=2m
+check "pam Ready on generation $gen" k -n demo wait --for=condition=Ready member/pam --timeout=3m
+run_story changed
+after=$(servers)
+echo "$after" | sed 's/^/      /'
+check "no NATS server was restarted or replaced by the change (names, uids, restart counts unchanged)" bash -c "[[ '$before' == '$after' ]]"
+
+# ---------------------------------------------------------------- 5. garbage collection
+log "5. a Member deleted: the garbage collector removes its credentials Secret"
+check "the credentials Secret of carol is owned by Member carol" \
+  bash -c "[[ \$('$BIN/kubectl' -n chat-guests get secret carol-nats-credentials -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}') == Member/carol ]]"
+check "delete Member carol" k -n chat-guests delete member carol --wait=true --timeout=60s
+gc_gone() { for _ in $(seq 1 150); do k -n chat-guests get secret carol-nats-credentials >/dev/null 2>&1 || return 0; sleep 0.2; done; return 1; }
+check "kube-controller-manager's garbage collector deleted carol-nats-credentials" gc_gone
+
+# ---------------------------------------------------------------- 6. quota
+log "6. a ResourceQuota on count/members.natsrooms.io"
+k create namespace quota-demo >/dev/null
+k -n quota-demo create quota members --hard=count/members.natsrooms.io=1 >/dev/null
+member() { printf 'apiVersion: natsrooms.io/v1alpha1\nkind: Member\nmetadata: {name: %s, namespace: quota-demo}\nspec: {}\n' "$1"; }
+quota_ready() { for _ in $(seq 1 100); do [[ -n "$(k -n quota-demo get quota members -o jsonpath='{.status.hard}' 2>/dev/null)" ]] && return 0; sleep 0.2; done; return 1; }
+check "the quota controller has computed the quota" quota_ready
+check "the first Member is admitted" bash -c "$(declare -f member); member m1 | '$BIN/kubectl' apply -f -"
+quota_refused() {
+  local out
+  out=$(member m2 | k apply -f - 2>&1) && { echo "admitted: $out"; return 1; }
+  echo "$out"
+  grep -q 'exceeded quota' <<<"$out" && grep -q 'count/members.natsrooms.io' <<<"$out"
+}
+check "the second Member is refused with 'exceeded quota ... count/members.natsrooms.io'" quota_refused
