@@ -100,7 +100,7 @@ export class Reconciler {
   }
 
   async reconcile(): Promise<RunResult> {
-    const { caches, log, metrics, config } = this.deps;
+    const { caches, log, metrics } = this.deps;
     if (!caches.synced()) {
       log.debug('caches not synced yet; not rendering');
       return { requeueAfterMs: 500 };
