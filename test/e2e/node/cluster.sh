@@ -25,6 +25,8 @@ SVC_CIDR=10.217.1.0/24
 API_SVC_IP=10.217.1.1
 NODE_NAME=nro-node
 TAG=nro-e2e # comment on our iptables rules
+# containerd's root (its image store): a cache kept between runs, like the built images.
+CROOT=${NRO_CACHE_DIR:-$HOME/.cache/nats-rooms-operator}/containerd-root
 SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
   kernel.keys.root_maxbytes net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables net.bridge.bridge-nf-call-ip6tables
   net.ipv4.conf.all.route_localnet net.netfilter.nf_conntrack_max)
@@ -103,7 +105,7 @@ sweep() {
     done
   done
   # 4. mounts under our state dir and under the dirs kubelet writes outside it (deepest first)
-  for d in "$STATE" /var/lib/kubelet /run/containerd; do
+  for d in "$STATE" "$CROOT" /var/lib/kubelet /run/containerd; do
     findmnt -rn -o TARGET 2>/dev/null | grep -E "^$d(/|$)" | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null; done
   done
   # 5. network namespaces containerd made for our pods, veths on our bridge, the bridge
@@ -142,7 +144,7 @@ leftovers() {
   local bad=0 x
   x=$(for p in $(ls /proc | grep -E '^[0-9]+$'); do if ours "$p" && ! grep -q cluster.sh "/proc/$p/cmdline" 2>/dev/null; then echo "$p"; fi; done)
   [[ -z "$x" ]] || { echo "processes: $x"; bad=1; }
-  x=$(findmnt -rn -o TARGET | grep -E "^($STATE|/var/lib/kubelet|/run/containerd)(/|$)" || true)
+  x=$(findmnt -rn -o TARGET | grep -E "^($STATE|$CROOT|/var/lib/kubelet|/run/containerd)(/|$)" || true)
   [[ -z "$x" ]] || { echo "mounts: $x"; bad=1; }
   x=$(ip link show "$BRIDGE" 2>/dev/null || true)
   [[ -z "$x" ]] || { echo "bridge $BRIDGE still exists"; bad=1; }
@@ -289,10 +291,12 @@ EOF
   start kube-scheduler "$BIN/kube-scheduler" --kubeconfig="$STATE/scheduler.kubeconfig" \
     --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 --profiling=false --v=1
 
-  # --- containerd (its own root, state and socket; pulls nothing)
+  # --- containerd (its own root, state and socket; pulls nothing). Its root (the image store) is a
+  # cache kept between runs, so a warm run imports nothing; containers of an earlier run are removed.
+  mkdir -p "$CROOT"
   cat >"$STATE/etc/containerd.toml" <<EOF
 version = 2
-root = "$STATE/containerd/root"
+root = "$CROOT"
 state = "$STATE/containerd/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
 [grpc]
@@ -328,13 +332,22 @@ EOF
     containerd --config "$STATE/etc/containerd.toml"
   local CTR=(ctr --address "$STATE/containerd/containerd.sock" -n k8s.io)
   wait_for 30 "containerd" "${CTR[@]}" version
-  local img
+  local img c
+  for c in $("${CTR[@]}" tasks ls -q 2>/dev/null); do "${CTR[@]}" tasks kill -s KILL "$c" >/dev/null 2>&1; "${CTR[@]}" tasks rm -f "$c" >/dev/null 2>&1; done
+  for c in $("${CTR[@]}" containers ls -q 2>/dev/null); do "${CTR[@]}" containers rm "$c" >/dev/null 2>&1; done
+  mkdir -p "$CROOT/nro-imported"
   for img in "$images"/*.tar; do
-    "${CTR[@]}" images import --no-unpack=false "$img" >/dev/null 2>"$STATE/logs/import.log" ||
+    local mark=$CROOT/nro-imported/$(basename "$img") src
+    src=$(readlink -f "$img")
+    if [[ "$(cat "$mark" 2>/dev/null)" == "$src" ]]; then continue; fi
+    "${CTR[@]}" images import "$img" >/dev/null 2>"$STATE/logs/import.log" ||
       { cat "$STATE/logs/import.log" >&2; die "ctr images import $img failed"; }
+    printf '%s\n' "$src" >"$mark"
+    log "imported $(basename "$img" .tar) ($src)"
   done
-  log "images imported: $("${CTR[@]}" images ls -q | grep -v '^sha256:' | tr '\n' ' ')"
-
+  for img in nats-rooms-operator nats nats-box pause; do
+    "${CTR[@]}" images ls -q | grep -qx "localhost/$img:e2e" || die "image localhost/$img:e2e is not in containerd after the import"
+  done
   # --- kubelet
   cat >"$STATE/etc/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -418,6 +431,7 @@ down() {
     # No controller may bring pods back while kubelet tears them down (netns, veths, mounts).
     stop_component kube-controller-manager 5
     stop_component kube-scheduler 5
+    log "deleting every pod through the API (kubelet tears down their containers, mounts, netns and veths)"
     "${K[@]}" delete pods --all --all-namespaces --grace-period=5 --wait=false >/dev/null 2>&1 || true
     for ((i = 0; i < 200; i++)); do
       [[ -z "$("${K[@]}" get pods -A -o name 2>/dev/null)" ]] && break
@@ -430,8 +444,11 @@ down() {
       sleep 0.2
     done
   fi
+  log "stopping the components"
   for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do stop_component "${COMPONENTS[i]}" 10; done
+  log "sweeping"
   sweep
+  log "stopped"
 }
 
 case "${1:-}" in

@@ -68,6 +68,10 @@ if ((${#missing[@]})); then
   exit 0
 fi
 
+# One node per machine: its bridge, addresses and state directory are fixed.
+exec 7>"/tmp/nro-node.lock"
+if ! flock -n 7; then echo "[e2e] another real-node run holds /tmp/nro-node.lock; waiting" >&2; flock 7; fi
+
 # ---------------------------------------------------------------- dependencies
 log "installing what the node needs (packages when missing, binaries and images when not cached)"
 bash "$HERE/deps.sh" || { echo "0 passed, 1 failed"; exit 1; }
@@ -149,6 +153,14 @@ check "the standby is Ready too (readiness probe /readyz of both replicas)" \
 check "the nats Service has 3 ready endpoints (EndpointSlice)" \
   bash -c "[[ \$('$BIN/kubectl' -n $NS get endpointslices -l kubernetes.io/service-name=nats -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{\"\\n\"}{end}' | grep -c true) == 3 ]]"
 check "the operator wrote the auth Secret the NATS pods mount" k -n "$NS" get secret nats-rooms-auth
+# /proc/net/route of a pod: the pod subnet on-link and the Service range via the bridge, nothing else.
+routes() {
+  local out
+  out=$(k -n "$NS" exec "deploy/$RELEASE" -- cat /proc/net/route) || return 1
+  echo "$out"
+  awk 'NR > 1 {print $2 "/" $8}' <<<"$out" | sort | tr '\n' ' ' | grep -qx '0000D90A/00FFFFFF 0001D90A/00FFFFFF '
+}
+check "a pod has no default route: only 10.217.0.0/24 (pods) and 10.217.1.0/24 (Services)" routes
 # The benchmark's bring-up (bench/nodeBench.ts): stop here, with E2E_KEEP=1 the node keeps running.
 [[ "${E2E_UNTIL:-}" == install ]] && exit 0
 
