@@ -345,8 +345,10 @@ EOF
     printf '%s\n' "$src" >"$mark"
     log "imported $(basename "$img" .tar) ($src)"
   done
+  local have_images
+  have_images=$("${CTR[@]}" images ls -q)
   for img in nats-rooms-operator nats nats-box pause; do
-    "${CTR[@]}" images ls -q | grep -qx "localhost/$img:e2e" || die "image localhost/$img:e2e is not in containerd after the import"
+    grep -qx "localhost/$img:e2e" <<<"$have_images" || die "image localhost/$img:e2e is not in containerd after the import"
   done
   # --- kubelet
   cat >"$STATE/etc/kubelet.yaml" <<EOF
