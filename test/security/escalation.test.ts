@@ -6,8 +6,14 @@
 // runs a positive control through the same taps, so a probe that is broken fails instead of passing.
 //
 // Namespaces: demo (the victim: seed 000's greeter, joe and pam in room greet; room chat; room shared,
-// which allows guest and guest2), mal (the attacker: rooms relay and relay2 of its own, members trying
-// demo's rooms), guest and guest2 (allowed in demo/shared).
+// which offers guest and guest2 Subscribe, a stream export; room svc, which offers them Request, a
+// service export answered by demo/svc-resp), mal (the attacker: rooms relay, relay2 and relay3 of its
+// own, members trying demo's rooms), guest and guest2 (allowed in demo/shared and demo/svc).
+//
+// The design under test (src/auth/accounts.ts): each namespace's Members live in account ROOMS_<ns>; a
+// room is what its namespace offers others, in its spec.guestAccess only; any other access by a guest is
+// AccessNotOffered; responders may publish only to their requesters' inboxes (and `_R_.>` for guest
+// requesters), so a responder can no longer relay to arbitrary reply subjects and its deny list wins.
 import type { Msg } from 'nats';
 import { fromSeed } from 'nkeys.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -27,16 +33,20 @@ const DEMO = 'demo';
 const MAL = 'mal';
 const GUEST = 'guest';
 const GUEST2 = 'guest2';
+/** Allowed in demo/svc from the start, but its first Member comes only in row 3 new-account. */
+const GUEST3 = 'guest3';
 const NATS = 'esc-nats';
-const NAMESPACES = [DEMO, MAL, GUEST, GUEST2];
+const NAMESPACES = [DEMO, MAL, GUEST, GUEST2, GUEST3];
 
 const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'esc', watchNamespaces: NAMESPACES, kubeletDelayMs: 60_000 });
 
 const GREET = 'rooms.demo.greet';
 const CHAT = 'rooms.demo.chat';
 const SHARED = 'rooms.demo.shared';
+const SVC = 'rooms.demo.svc';
 const RELAY = 'rooms.mal.relay';
 const RELAY2 = 'rooms.mal.relay2';
+const RELAY3 = 'rooms.mal.relay3';
 const SERVERS = [0, 1, 2];
 
 type Ref = { room: string; namespace?: string; access: AccessMode };
@@ -53,7 +63,9 @@ const MODES: AccessMode[] = ['Publish', 'Subscribe', 'PublishSubscribe', 'Reques
 const short: Record<AccessMode, string> = { Publish: 'publish', Subscribe: 'subscribe', PublishSubscribe: 'pubsub', Request: 'request', Respond: 'respond' };
 const PUBLISHES = new Set<AccessMode>(['Publish', 'PublishSubscribe', 'Request']);
 const SUBSCRIBES = new Set<AccessMode>(['Subscribe', 'PublishSubscribe', 'Respond']);
-const demoRooms = (access: AccessMode): Ref[] => ['greet', 'chat', 'shared'].map((r) => ({ room: r, namespace: DEMO, access }));
+const demoRooms = (access: AccessMode): Ref[] => ['greet', 'chat', 'shared', 'svc'].map((r) => ({ room: r, namespace: DEMO, access }));
+/** What a guest of demo/shared (Subscribe) and demo/svc (Request) is granted: exactly the room's offer. */
+const OFFERED: Record<'shared' | 'svc', AccessMode> = { shared: 'Subscribe', svc: 'Request' };
 
 const MEMBERS: MemberDef[] = [
   { ns: DEMO, name: 'greeter', rooms: [{ room: 'greet', access: 'Respond' }], generated: true },
@@ -61,19 +73,25 @@ const MEMBERS: MemberDef[] = [
   { ns: DEMO, name: 'pam', rooms: [{ room: 'greet', access: 'Request' }], generated: true },
   { ns: DEMO, name: 'chatter', rooms: [{ room: 'chat', access: 'Subscribe' }] },
   { ns: DEMO, name: 'chat-pub', rooms: [{ room: 'chat', access: 'Publish' }] },
-  { ns: DEMO, name: 'shared-resp', rooms: [{ room: 'shared', access: 'Respond' }] },
   { ns: DEMO, name: 'shared-sub', rooms: [{ room: 'shared', access: 'Subscribe' }] },
   { ns: DEMO, name: 'shared-pub', rooms: [{ room: 'shared', access: 'Publish' }] },
-  { ns: DEMO, name: 'shared-req', rooms: [{ room: 'shared', access: 'Request' }] },
+  { ns: DEMO, name: 'svc-resp', rooms: [{ room: 'svc', access: 'Respond' }] },
+  { ns: DEMO, name: 'svc-req', rooms: [{ room: 'svc', access: 'Request' }] },
+  { ns: DEMO, name: 'svc-sub', rooms: [{ room: 'svc', access: 'Subscribe' }] },
   { ns: DEMO, name: 'denied', rooms: [{ room: 'chat', access: 'PublishSubscribe' }], deny: { publish: [CHAT] } },
   { ns: DEMO, name: 'muted', rooms: [{ room: 'chat', access: 'Subscribe' }], deny: { subscribe: [CHAT] } },
   { ns: DEMO, name: 'greeter-denied', rooms: [{ room: 'greet', access: 'Respond' }], deny: { publish: ['_INBOX_demo_joe.>'] } },
   { ns: MAL, name: 'mreq', rooms: [{ room: 'relay', access: 'Request' }] },
-  { ns: MAL, name: 'mresp', rooms: [{ room: 'relay', access: 'Respond' }] },
+  // mresp also requests on relay2, so that its answer may go there (the first hop of the chains).
+  { ns: MAL, name: 'mresp', rooms: [{ room: 'relay', access: 'Respond' }, { room: 'relay2', access: 'Request' }] },
   { ns: MAL, name: 'mresp2', rooms: [{ room: 'relay2', access: 'Respond' }] },
+  { ns: MAL, name: 'mresp3', rooms: [{ room: 'relay3', access: 'Respond' }] },
+  { ns: MAL, name: 'mreq3', rooms: [{ room: 'relay3', access: 'Request' }] },
   ...MODES.map((mode) => ({ ns: MAL, name: `m-${short[mode]}`, rooms: demoRooms(mode) })),
-  ...MODES.map((mode) => ({ ns: GUEST, name: `g-${short[mode]}`, rooms: [{ room: 'shared', namespace: DEMO, access: mode }] })),
-  { ns: GUEST2, name: 'g2-pub', rooms: [{ room: 'shared', namespace: DEMO, access: 'Publish' }] },
+  // Every access mode by a guest, on both of demo's offers: granted exactly where the mode is the offer.
+  ...MODES.map((mode) => ({ ns: GUEST, name: `g-${short[mode]}`, rooms: [{ room: 'shared', namespace: DEMO, access: mode }, { room: 'svc', namespace: DEMO, access: mode }] })),
+  { ns: GUEST2, name: 'g2-sub', rooms: [{ room: 'shared', namespace: DEMO, access: 'Subscribe' }] },
+  { ns: GUEST2, name: 'g2-req', rooms: [{ room: 'svc', namespace: DEMO, access: 'Request' }] },
 ];
 
 const P: Record<string, Principal> = {};
@@ -151,7 +169,7 @@ function foreignOnMalInboxes(o: Outcome, since: Map<Tap, number>, what: string):
   }
 }
 
-const malInboxTaps = () => taps('mreq.inbox', 'mresp.inbox', 'mresp2.inbox');
+const malInboxTaps = () => taps('mreq.inbox', 'mresp.inbox', 'mresp2.inbox', 'mresp3.inbox', 'mreq3.inbox');
 const snapshot = (list: Tap[]) => new Map(list.map((t) => [t, t.seen.length]));
 
 async function expectPublishRefused(o: Outcome, who: Principal, server: number, subject: string): Promise<void> {
@@ -196,7 +214,17 @@ async function chatControl(server: number): Promise<void> {
 async function sharedControl(server: number): Promise<void> {
   const m = marker(`ctl-shared-s${server}`);
   p('demo/shared-pub').conns[server]!.nc.publish(SHARED, encode({ m, from: 'demo/shared-pub' }));
-  await allSee(taps('shared-sub.shared'), m, `demo/shared-pub's message on ${SHARED} from server ${server} reaches demo/shared-sub on every server`);
+  await allSee(taps('shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared'), m, `demo/shared-pub's message on ${SHARED} from server ${server} reaches demo/shared-sub and the guests' subscribers on every server`);
+}
+
+/** demo/svc-req asks demo/svc from `server`: every svc-resp and svc-sub tap gets it, every svc-req inbox tap the answer. */
+async function svcControl(server: number): Promise<string> {
+  const m = marker(`ctl-svc-s${server}`);
+  const req = p('demo/svc-req');
+  req.conns[server]!.nc.publish(SVC, encode({ m, from: req.id }), { reply: `${req.inbox}.ctl` });
+  await allSee(taps('svc-resp.svc', 'svc-sub.svc'), m, `demo/svc-req's request on ${SVC} from server ${server} reaches demo/svc-resp and demo/svc-sub on every server`);
+  await allSee(taps('svc-req.inbox'), (t) => t.with(m, 'demo/svc-resp').length > 0, `demo/svc-resp's answer reaches demo/svc-req's inbox on every server`);
+  return m;
 }
 
 /** The relay mechanism itself works inside mal: mreq's request gets mresp's answer on mreq's own inbox. */
@@ -208,14 +236,27 @@ async function malControl(server: number): Promise<void> {
   if (!reply.subject.startsWith(`${mreq.inbox}.`)) throw new Error(`positive control failed: mal/mreq's answer arrived on ${reply.subject}, not its own inbox`);
 }
 
-/** guest/g-request asks demo/shared from `server`: demo/shared-resp's answer arrives on exactly the reply subject it gave, in its private inbox. */
-async function guestRequest(server: number): Promise<void> {
-  const g = p('guest/g-request');
-  const m = marker(`g-request-s${server}`);
+/** mal/mreq3's own request on relay3 reaches mal/mresp3 on every server (the tap of row 1i works). */
+async function relay3Control(server: number): Promise<void> {
+  const m = marker(`ctl-relay3-s${server}`);
+  const req = p('mal/mreq3');
+  req.conns[server]!.nc.publish(RELAY3, encode({ m, from: req.id }), { reply: `${req.inbox}.ctl` });
+  await allSee(taps('mresp3.relay3'), m, `mal/mreq3's request on ${RELAY3} from server ${server} reaches mal/mresp3 on every server`);
+  await allSee(taps('mreq3.inbox'), (t) => t.with(m, 'mal/mresp3').length > 0, "mal/mresp3's answer reaches mal/mreq3's inbox on every server");
+}
+
+/**
+ * A guest requester asks demo/svc from `server`: demo/svc-resp's answer arrives on exactly the reply
+ * subject it gave, in its private inbox. Returns the marker and the reply subject.
+ */
+async function guestRequest(server: number, id = 'guest/g-request', tapName = 'g-request.inbox'): Promise<{ m: string; reply: string }> {
+  const g = p(id);
+  const m = marker(`${g.name}-s${server}`);
   const reply = `${g.inbox}.req${server}`;
-  g.conns[server]!.nc.publish(SHARED, encode({ m, from: g.id }), { reply });
-  const onOwnInbox = (t: Tap) => t.server !== server || t.with(m, 'demo/shared-resp').some((x) => x.subject === reply);
-  await allSee(taps('g-request.inbox'), onOwnInbox, `guest/g-request's request on ${SHARED} from server ${server} is answered by demo/shared-resp on its own inbox ${reply}`);
+  g.conns[server]!.nc.publish(SVC, encode({ m, from: g.id }), { reply });
+  const onOwnInbox = (t: Tap) => t.with(m, 'demo/svc-resp').some((x) => x.subject === reply);
+  await allSee(taps(tapName), onOwnInbox, `${id}'s request on ${SVC} from server ${server} is answered by demo/svc-resp on its own inbox ${reply}, on every server`);
+  return { m, reply };
 }
 
 async function sysControl(subject: string, server: number): Promise<void> {
@@ -284,8 +325,10 @@ beforeAll(async () => {
   await kube.apply(room(DEMO, 'greet'));
   await kube.apply(room(DEMO, 'chat'));
   await kube.apply(room(DEMO, 'shared', { allowedNamespaces: [GUEST, GUEST2] }));
+  await kube.apply(room(DEMO, 'svc', { allowedNamespaces: [GUEST, GUEST2, GUEST3], guestAccess: 'Request' }));
   await kube.apply(room(MAL, 'relay'));
   await kube.apply(room(MAL, 'relay2'));
+  await kube.apply(room(MAL, 'relay3'));
   for (const def of MEMBERS) {
     const spec: MemberSpec = { rooms: def.rooms, ...(def.deny && { deny: def.deny }) };
     if (!def.generated) {
@@ -307,22 +350,29 @@ beforeAll(async () => {
   // order, so once the victims' taps deliver (the warm-up below), so would the attacker's.
   for (const mode of MODES) {
     const id = `mal/m-${short[mode]}`;
-    for (const [r, subject] of [['greet', GREET], ['chat', CHAT], ['shared', SHARED]] as const) {
+    for (const [r, subject] of [['greet', GREET], ['chat', CHAT], ['shared', SHARED], ['svc', SVC]] as const) {
       if (SUBSCRIBES.has(mode)) tap(`m-${short[mode]}.${r}`, id, subject, mode === 'Respond' ? answers() : undefined);
     }
     tap(`m-${short[mode]}.inbox`, id, `${p(id).inbox}.>`);
   }
-  tap('g-subscribe.shared', 'guest/g-subscribe', SHARED);
+  for (const mode of MODES) {
+    const id = `guest/g-${short[mode]}`;
+    if (SUBSCRIBES.has(mode)) for (const [r, subject] of [['shared', SHARED], ['svc', SVC]] as const) tap(`g-${short[mode]}.${r}`, id, subject, mode === 'Respond' ? answers() : undefined);
+    tap(`g-${short[mode]}.inbox`, id, `${p(id).inbox}.>`);
+  }
   tap('g-subscribe.joe-inbox', 'guest/g-subscribe', '_INBOX_demo_joe.>');
   tap('g-subscribe.all-inboxes', 'guest/g-subscribe', '_INBOX.>');
-  tap('g-pubsub.shared', 'guest/g-pubsub', SHARED);
-  tap('g-respond.shared', 'guest/g-respond', SHARED, answers());
-  tap('g-request.inbox', 'guest/g-request', `${p('guest/g-request').inbox}.>`);
+  tap('g-subscribe.reply-routes', 'guest/g-subscribe', '_R_.>');
+  tap('g2-sub.shared', 'guest2/g2-sub', SHARED);
+  tap('g2-req.inbox', 'guest2/g2-req', `${p('guest2/g2-req').inbox}.>`);
   tap('mreq.inbox', 'mal/mreq', `${p('mal/mreq').inbox}.>`);
   tap('mresp.relay', 'mal/mresp', RELAY, relays);
   tap('mresp.inbox', 'mal/mresp', `${p('mal/mresp').inbox}.>`);
   tap('mresp2.relay2', 'mal/mresp2', RELAY2, relays);
   tap('mresp2.inbox', 'mal/mresp2', `${p('mal/mresp2').inbox}.>`);
+  tap('mresp3.relay3', 'mal/mresp3', RELAY3, relays);
+  tap('mresp3.inbox', 'mal/mresp3', `${p('mal/mresp3').inbox}.>`);
+  tap('mreq3.inbox', 'mal/mreq3', `${p('mal/mreq3').inbox}.>`);
   tap('muted.chat', 'demo/muted', CHAT);
 
   tap('greeter.greet', 'demo/greeter', GREET, answers());
@@ -330,9 +380,10 @@ beforeAll(async () => {
   tap('joe.inbox', 'demo/joe', `${p('demo/joe').inbox}.>`);
   tap('chatter.chat', 'demo/chatter', CHAT);
   tap('denied.chat', 'demo/denied', CHAT);
-  tap('shared-resp.shared', 'demo/shared-resp', SHARED, answers());
   tap('shared-sub.shared', 'demo/shared-sub', SHARED);
-  tap('shared-req.inbox', 'demo/shared-req', `${p('demo/shared-req').inbox}.>`);
+  tap('svc-resp.svc', 'demo/svc-resp', SVC, answers());
+  tap('svc-sub.svc', 'demo/svc-sub', SVC);
+  tap('svc-req.inbox', 'demo/svc-req', `${p('demo/svc-req').inbox}.>`);
   tap('sys.$SYS.REQ.SERVER.PING', 'sys', '$SYS.REQ.SERVER.PING');
   tap('sys.$JS.API.INFO', 'sys', '$JS.API.>');
 
@@ -344,7 +395,11 @@ beforeAll(async () => {
         await greetControl(s);
         await chatControl(s);
         await sharedControl(s);
+        await svcControl(s);
+        await guestRequest(s);
+        await guestRequest(s, 'guest2/g2-req', 'g2-req.inbox');
         await malControl(s);
+        await relay3Control(s);
         await sysControl('$SYS.REQ.SERVER.PING', s);
       }
       return true;
@@ -373,14 +428,18 @@ interface RelayTarget {
   subject: string;
   /** The demo (or $SYS) taps the relayed message must never reach, and whose answers must never reach mal. */
   victims: string[];
-  control: (server: number) => Promise<void>;
+  control: (server: number) => Promise<unknown>;
   /** Extra leak check after the attempt (e.g. the content of CONNZ answers). */
   inspect?: (o: Outcome, since: Map<Tap, number>, markers: string[]) => void;
   body?: Record<string, unknown>;
-  /** Answers from the server itself are expected here (own account's CONNZ): inspect decides instead. */
-  serverAnswers?: boolean;
 }
 
+/**
+ * mal/mreq requests on relay with reply `target.subject` (or, in a chain, reply relay2 and
+ * `next: target.subject`); mal/mresp answers to the reply subject (in a chain, on relay2, where mal/mresp2
+ * answers to `next`). A responder may publish only to its requesters' inboxes: the last hop's publish is
+ * refused by every server, and nothing arrives.
+ */
 function relayRow(id: string, shape: string, target: RelayTarget, chain = false): void {
   row({
     name: `1${id} relay: mal/mreq requests on ${RELAY} with reply ${chain ? `${RELAY2}, where mal/mresp2 answers ${target.subject}` : target.subject}; mal/mresp answers (${shape})`,
@@ -401,12 +460,12 @@ function relayRow(id: string, shape: string, target: RelayTarget, chain = false)
         await malControl(s);
         await target.control(s);
       }
+      // The last hop tried on every server, and every server refused it.
+      const last = p(chain ? 'mal/mresp2' : 'mal/mresp');
+      for (const s of SERVERS) await expectPublishRefused(o, last, s, target.subject);
       await settle(Object.values(P));
-      for (const m of markers) {
-        leaks(o, taps(...target.victims), m, `mal's relayed message reached ${target.subject}`);
-        if (target.serverAnswers) leaks(o, malInboxTaps(), m, 'an answer from outside mal to the relayed message reached mal', (f) => !f?.startsWith(`${MAL}/`));
-      }
-      if (!target.serverAnswers) foreignOnMalInboxes(o, since, `relay to ${target.subject}`);
+      for (const m of markers) leaks(o, taps(...target.victims), m, `mal's relayed message reached ${target.subject}`);
+      foreignOnMalInboxes(o, since, `relay to ${target.subject}`);
       target.inspect?.(o, since, markers);
     },
   });
@@ -414,6 +473,7 @@ function relayRow(id: string, shape: string, target: RelayTarget, chain = false)
 
 const greetTarget: RelayTarget = { subject: GREET, victims: ['greeter.greet', 'greeter-denied.greet'], control: greetControl };
 const joeInboxTarget = (suffix: string): RelayTarget => ({ subject: `_INBOX_demo_joe.${suffix}`, victims: ['joe.inbox'], control: greetControl });
+const svcTarget: RelayTarget = { subject: SVC, victims: ['svc-resp.svc', 'svc-sub.svc'], control: svcControl };
 
 describe('1. the response relay', () => {
   relayRow('a', "into another namespace's room", greetTarget);
@@ -424,32 +484,37 @@ describe('1. the response relay', () => {
     subject: '$SYS.REQ.SERVER.PING.CONNZ',
     victims: [],
     body: { subscriptions: true, auth: true },
-    serverAnswers: true,
     control: async () => {},
     inspect: (o, since) => {
+      // Any CONNZ answer at all means the responder's publish went through (it used to reach mal's own
+      // account's CONNZ import); one naming another namespace's connections is a leak across namespaces.
       const answers = [...since].flatMap(([tap, n]) => tap.seen.slice(n).filter((s) => !s.noResponders && s.text.includes('"connections"')).map((s) => ({ tap, s })));
-      // Positive control: the relay did reach the account's own CONNZ (it lists mal's own subscription).
-      if (!answers.some(({ s }) => s.text.includes(RELAY))) o.problems.push(`positive control failed: no CONNZ answer listing mal's own subscription ${RELAY} reached mal's inboxes`);
       const foreign = [DEMO, GUEST, GUEST2].flatMap((ns) => [`_INBOX_${ns}_`, `rooms.${ns}.`]);
       const foreignKeys = Object.values(P).filter((x) => x.namespace !== MAL).map((x) => x.publicKey);
       for (const { tap, s } of answers) {
         const seen = [...foreign, ...foreignKeys].filter((f) => s.text.includes(f));
         if (seen.length > 0) succeed(o, 'connz', `CONNZ relayed by mal/mresp: ${tap.label} read other namespaces' connections: ${seen.slice(0, 6).join(', ')}${seen.length > 6 ? ', ...' : ''}`);
+        else succeed(o, 'connz', `CONNZ relayed by mal/mresp: ${tap.label} got a CONNZ answer (the responder published to $SYS.REQ.SERVER.PING.CONNZ)`);
       }
     },
   });
   relayRow('e', '$JS: the JetStream API', { subject: '$JS.API.INFO', victims: ['sys.$JS.API.INFO'], control: (s) => sysControl('$JS.API.INFO', s) });
   relayRow('f1', 'chain of two mal responders into a room of demo', greetTarget, true);
   relayRow('f2', "chain of two mal responders into a demo member's inbox", joeInboxTarget('chain'), true);
-  relayRow('h', 'into a room of demo that is shared, but not with mal', { subject: SHARED, victims: ['shared-sub.shared', 'shared-resp.shared', 'g-subscribe.shared', 'g-pubsub.shared'], control: sharedControl });
+  relayRow('h1', 'into a room of demo that offers Subscribe, but not to mal', { subject: SHARED, victims: ['shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared'], control: sharedControl });
+  relayRow('h2', 'into a room of demo that offers Request, but not to mal', svcTarget);
+  relayRow('i', "inside mal, into another mal room (relay3) that mal/mresp may not publish to", { subject: RELAY3, victims: ['mresp3.relay3'], control: relay3Control });
 
   for (const [id, target] of [
     ['g1', joeInboxTarget('g')],
     ['g2', greetTarget],
     ['g3', { subject: CHAT, victims: ['chatter.chat', 'denied.chat'], control: chatControl }],
+    // The answer lands on rooms.demo.shared in the guest's own account (see the known gap below): demo's
+    // and guest2's subscribers of demo/shared must not get it.
+    ['g4', { subject: SHARED, victims: ['shared-sub.shared', 'g2-sub.shared'], control: sharedControl }],
   ] as const) {
     row({
-      name: `1${id} relay through demo's own responder: guest/g-request (allowed in demo/shared) requests on ${SHARED} with reply ${target.subject}; demo/shared-resp answers`,
+      name: `1${id} relay through demo's own responder: guest/g-request (Request on demo/svc) requests on ${SVC} with reply ${target.subject}; demo/svc-resp answers`,
       expected: 'nothing arrives',
       attempt: async (o) => {
         const g = p('guest/g-request');
@@ -457,18 +522,55 @@ describe('1. the response relay', () => {
         for (const s of SERVERS) {
           const m = marker(`relay${id}-s${s}`);
           markers.push(m);
-          g.conns[s]!.nc.publish(SHARED, encode({ m, from: g.id }), { reply: target.subject });
+          g.conns[s]!.nc.publish(SVC, encode({ m, from: g.id }), { reply: target.subject });
           o.attempts++;
-          await allSee(taps('shared-resp.shared'), m, `guest/g-request's request from server ${s} reaches demo/shared-resp on every server`);
+          await allSee(taps('svc-resp.svc'), m, `guest/g-request's request from server ${s} reaches demo/svc-resp on every server`);
           // Positive controls: the guest's own request is answered on its own inbox; the victim's tap works.
           await guestRequest(s);
           await target.control(s);
         }
         await settle(Object.values(P));
-        for (const m of markers) leaks(o, taps(...target.victims), m, `demo/shared-resp's answer to the guest's request reached ${target.subject}`);
+        for (const m of markers) leaks(o, taps(...target.victims), m, `demo/svc-resp's answer to the guest's request reached ${target.subject}`);
+        // The reply subject a responder sees is nats-server's response routing, never the guest's own subject.
+        for (const m of markers) {
+          for (const tp of taps('svc-resp.svc')) {
+            for (const x of tp.with(m)) if (!x.reply?.startsWith('_R_.')) succeed(o, m, `${tp.label} saw the guest's reply subject ${x.reply} instead of a response route`);
+          }
+        }
       },
     });
   }
+});
+
+// ---- known gap: where a guest's answers land in its own account -------------------------------------
+
+describe('known gap (reported, not a cross-namespace escalation)', () => {
+  // nats-server delivers the answer to a request that came through a service import on the requester's
+  // original reply subject in the requester's account, with no permission check on that subject. So a
+  // guest requester can have demo/svc-resp's answers delivered to any subject of its own namespace's
+  // account: its namespace's view of demo/shared (a stream import, as if demo had published it) and the
+  // private inboxes of the other Members of its namespace. Nothing reaches demo or guest2 (rows 1g).
+  // This test pins what happens today; when it fails, the gap is closed and it should become a row.
+  it("guest/g-request's reply subject rooms.demo.shared or guest/g-subscribe's private inbox: demo/svc-resp's answer arrives there, inside namespace guest only", async () => {
+    const g = p('guest/g-request');
+    const victim = p('guest/g-subscribe');
+    const sent: { m: string; reply: string; tap: string }[] = [];
+    for (const [reply, tapName] of [[SHARED, 'g-subscribe.shared'], [`${victim.inbox}.spoof`, 'g-subscribe.inbox']] as const) {
+      for (const s of SERVERS) {
+        const m = marker(`gap-s${s}`);
+        g.conns[s]!.nc.publish(SVC, encode({ m, from: g.id }), { reply });
+        sent.push({ m, reply, tap: tapName });
+      }
+    }
+    await settle(Object.values(P), 800);
+    const arrived = sent.map((x) => ({ ...x, n: taps(x.tap).filter((t) => t.with(x.m, 'demo/svc-resp').length > 0).length }));
+    const byReply = [...new Set(arrived.map((x) => x.reply))].map((r) => `reply ${r}: ${arrived.filter((x) => x.reply === r).map((x) => `${x.n}/3`).join(', ')} ${arrived.find((x) => x.reply === r)!.tap} taps got the answer (request from servers 0, 1, 2)`);
+    process.stdout.write(`known gap: ${byReply.join('; ')}\n`);
+    for (const x of sent) {
+      for (const t of taps('shared-sub.shared', 'g2-sub.shared', 'joe.inbox', 'svc-req.inbox', 'g2-req.inbox')) expect(t.with(x.m), `${t.label} must not get it`).toEqual([]);
+    }
+    expect(arrived.every((x) => x.n === 3), 'the answers no longer land in the guest account: the gap is closed, make it a row').toBe(true);
+  }, 30_000);
 });
 
 // ---- 2. every access mode across namespaces, not allowed ----------------------------------------
@@ -477,7 +579,7 @@ describe("2. mal's Members in demo's rooms, without allowedNamespaces", () => {
   for (const mode of MODES) {
     const name = `m-${short[mode]}`;
     row({
-      name: `2 mal/${name}: ${mode} on demo/greet, demo/chat, demo/shared`,
+      name: `2 mal/${name}: ${mode} on demo/greet, demo/chat, demo/shared, demo/svc`,
       expected: 'refused',
       attempt: async (o) => {
         const who = p(`mal/${name}`);
@@ -487,14 +589,15 @@ describe("2. mal's Members in demo's rooms, without allowedNamespaces", () => {
           if (ref.granted) succeed(o, `status ${ref.room}`, `status: mal/${name} was granted ${ref.access} on ${ref.namespace}/${ref.room}`);
           else if (ref.reason !== 'RoomNotAllowed') o.problems.push(`status: mal/${name}'s reference to ${ref.namespace}/${ref.room} has reason ${ref.reason}, expected RoomNotAllowed`);
         }
-        if ((status?.rooms ?? []).length !== 3) o.problems.push(`status: mal/${name} lists ${(status?.rooms ?? []).length} room references, expected 3`);
+        if ((status?.rooms ?? []).length !== 4) o.problems.push(`status: mal/${name} lists ${(status?.rooms ?? []).length} room references, expected 4`);
         const granted = [...(status?.grantedSubjects?.publish ?? []), ...(status?.grantedSubjects?.subscribe ?? [])].filter((s) => s.startsWith('rooms.demo'));
         if (granted.length > 0) succeed(o, 'status', `status: mal/${name}'s grantedSubjects include ${granted.join(', ')}`);
 
         const targets = [
           { subject: GREET, victims: ['greeter.greet', 'greeter-denied.greet'], control: greetControl },
           { subject: CHAT, victims: ['chatter.chat', 'denied.chat'], control: chatControl },
-          { subject: SHARED, victims: ['shared-sub.shared', 'shared-resp.shared', 'g-subscribe.shared', 'g-pubsub.shared'], control: sharedControl },
+          { subject: SHARED, victims: ['shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared'], control: sharedControl },
+          { subject: SVC, victims: ['svc-resp.svc', 'svc-sub.svc'], control: svcControl },
         ];
         const sent: { m: string; victims: string[]; subject: string }[] = [];
         if (PUBLISHES.has(mode)) {
@@ -509,7 +612,7 @@ describe("2. mal's Members in demo's rooms, without allowedNamespaces", () => {
           for (const t of targets) for (const s of SERVERS) await expectPublishRefused(o, who, s, t.subject);
         }
         // Subscriptions made before the warm-up: refused, and never delivering demo's traffic.
-        const subTaps = SUBSCRIBES.has(mode) ? taps(`${name}.greet`, `${name}.chat`, `${name}.shared`) : [];
+        const subTaps = SUBSCRIBES.has(mode) ? taps(`${name}.greet`, `${name}.chat`, `${name}.shared`, `${name}.svc`) : [];
         for (const tp of subTaps) {
           o.attempts++;
           await expectSubscriptionRefused(o, tp);
@@ -523,7 +626,7 @@ describe("2. mal's Members in demo's rooms, without allowedNamespaces", () => {
         }
         for (const tp of subTaps) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered demo's traffic: ${describeSeen(s)}`);
         if (mode === 'Respond') {
-          for (const tp of taps('joe.inbox')) for (const s of tp.seen) if (s.payload?.from === who.id) succeed(o, s.payload.m, `mal/${name}'s answer reached joe: ${tp.label} received ${describeSeen(s)}`);
+          for (const tp of taps('joe.inbox', 'svc-req.inbox')) for (const s of tp.seen) if (s.payload?.from === who.id) succeed(o, s.payload.m, `mal/${name}'s answer reached demo: ${tp.label} received ${describeSeen(s)}`);
         }
       },
     });
@@ -552,98 +655,239 @@ async function sendShared(from: string[]): Promise<{ m: string; from: string; se
   return sent;
 }
 
-describe('3. guest Members in demo/shared, which allows guest and guest2', () => {
+/** Each tap got exactly `n` messages with each marker (from `from`, if given). */
+function countIs(o: Outcome, list: Tap[], markers: string[], n: number, what: string, from?: string): void {
+  for (const tp of list) {
+    for (const m of markers) {
+      const k = tp.with(m, from).length;
+      if (k !== n) o.problems.push(`${what}: ${tp.label} received ${m} ${k} times, expected ${n === 1 ? 'exactly once' : n}`);
+    }
+  }
+}
+
+const ROOM_OF = { shared: { subject: SHARED, victims: ['shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared'], control: sharedControl }, svc: { subject: SVC, victims: ['svc-resp.svc', 'svc-sub.svc'], control: svcControl } } as const;
+
+/** Checks a guest's status: granted exactly where the mode is the room's offer, AccessNotOffered elsewhere. */
+async function guestStatus(o: Outcome, ns: string, name: string): Promise<void> {
+  const refs = (await statusOf(ns, name)).status?.rooms ?? [];
+  for (const ref of refs) {
+    const r = ref.room as keyof typeof OFFERED;
+    if (ref.access === OFFERED[r]) {
+      if (!ref.granted) o.problems.push(`status: ${ns}/${name}'s ${ref.access} reference to demo/${r} is not granted (${ref.reason}), but demo/${r} offers ${OFFERED[r]} to ${ns}`);
+      continue;
+    }
+    o.attempts++;
+    if (ref.granted) succeed(o, `status ${r}`, `status: ${ns}/${name} was granted ${ref.access} on demo/${r}, which offers other namespaces only ${OFFERED[r]}`);
+    else if (ref.reason !== 'AccessNotOffered') o.problems.push(`status: ${ns}/${name}'s ${ref.access} reference to demo/${r} has reason ${ref.reason}, expected AccessNotOffered`);
+  }
+}
+
+/** guest/g-<mode>, with `mode` on demo/shared and on demo/svc: what it offers works exactly once, the rest not at all. */
+function guestModeRow(mode: AccessMode): void {
+  const name = `g-${short[mode]}`;
+  const granted = (['shared', 'svc'] as const).filter((r) => OFFERED[r] === mode);
+  const refused = (['shared', 'svc'] as const).filter((r) => OFFERED[r] !== mode);
   row({
-    name: '3 guest/g-subscribe (Subscribe): receives demo\'s and the allowed namespaces\' publishers exactly once each',
+    name: `3 guest/${name}: ${mode} on demo/shared (offers Subscribe) and demo/svc (offers Request): ${granted.length > 0 ? `${granted.join(', ')} works exactly once on every server, ` : ''}${refused.join(', ')} AccessNotOffered and refused live`,
     expected: 'nothing arrives',
     attempt: async (o) => {
-      await expectGranted(o, 'g-subscribe');
-      const sent = await sendShared(['demo/shared-pub', 'guest2/g2-pub', 'guest/g-publish', 'guest/g-pubsub']);
-      await allSee(taps('g-subscribe.shared'), (t) => sent.every((x) => t.with(x.m).length > 0), 'every message on demo/shared reaches guest/g-subscribe on every server').catch((e: Error) => o.problems.push(e.message));
-      await settle(Object.values(P));
-      exactlyOnce(o, taps('g-subscribe.shared'), sent, 'Subscribe across namespaces');
-    },
-  });
-  row({
-    name: '3 guest/g-publish (Publish): reaches demo\'s subscribers exactly once',
-    expected: 'nothing arrives',
-    attempt: async (o) => {
-      await expectGranted(o, 'g-publish');
-      const sent = await sendShared(['guest/g-publish', 'guest2/g2-pub']);
-      await allSee(taps('shared-sub.shared'), (t) => sent.every((x) => t.with(x.m).length > 0), "the guests' messages reach demo/shared-sub on every server").catch((e: Error) => o.problems.push(e.message));
-      await settle(Object.values(P));
-      exactlyOnce(o, taps('shared-sub.shared'), sent, 'Publish across namespaces');
-      // A guest's publish stays in the room it was granted.
-      for (const x of sent) leaks(o, taps('chatter.chat', 'greeter.greet', 'joe.inbox'), x.m, `${x.from}'s message on ${SHARED} reached another room of demo`);
-    },
-  });
-  row({
-    name: '3 guest/g-pubsub (PublishSubscribe): both, exactly once',
-    expected: 'nothing arrives',
-    attempt: async (o) => {
-      await expectGranted(o, 'g-pubsub');
-      const sent = await sendShared(['guest/g-pubsub', 'demo/shared-pub', 'guest2/g2-pub']);
-      const own = sent.filter((x) => x.from === 'guest/g-pubsub');
-      await allSee(taps('shared-sub.shared', 'g-subscribe.shared'), (t) => own.every((x) => t.with(x.m).length > 0), "guest/g-pubsub's messages reach demo/shared-sub and guest/g-subscribe on every server").catch((e: Error) => o.problems.push(e.message));
-      await allSee(taps('g-pubsub.shared'), (t) => sent.every((x) => (x.from === t.principal.id && x.server === t.server) || t.with(x.m).length > 0), 'every message on demo/shared reaches guest/g-pubsub on every server').catch((e: Error) => o.problems.push(e.message));
-      await settle(Object.values(P));
-      exactlyOnce(o, taps('shared-sub.shared', 'g-subscribe.shared'), own, 'PublishSubscribe across namespaces (publish)');
-      exactlyOnce(o, taps('g-pubsub.shared'), sent, 'PublishSubscribe across namespaces (subscribe)');
-    },
-  });
-  row({
-    name: "3 guest/g-request (Request): demo/shared-resp's answer arrives on the guest's own private inbox",
-    expected: 'nothing arrives',
-    attempt: async (o) => {
-      await expectGranted(o, 'g-request');
-      for (const s of SERVERS) await guestRequest(s).catch((e: Error) => o.problems.push(e.message));
-    },
-  });
-  row({
-    name: '3 guest/g-respond (Respond): not granted (RespondAcrossNamespaces); gets no request of demo\'s, and its answers reach no one',
-    expected: 'nothing arrives',
-    attempt: async (o) => {
-      const ref = (await statusOf(GUEST, 'g-respond')).status?.rooms?.[0];
-      o.attempts++;
-      if (ref?.granted) succeed(o, 'status', 'status: guest/g-respond was granted Respond on demo/shared (a room\'s responders must be Members of its own namespace)');
-      else if (ref?.reason !== 'RespondAcrossNamespaces') o.problems.push(`status: guest/g-respond's reference has reason ${ref?.reason}, expected RespondAcrossNamespaces`);
-      const req = p('demo/shared-req');
-      const markers: string[] = [];
+      const who = p(`guest/${name}`);
+      await guestStatus(o, GUEST, name);
+      const inboxBefore = snapshot(taps(`${name}.inbox`));
+      const sent: { m: string; room: keyof typeof ROOM_OF }[] = [];
+      // What was not offered: every publish refused, every subscription refused, nothing arrives.
+      for (const r of refused) {
+        const { subject } = ROOM_OF[r];
+        if (PUBLISHES.has(mode)) {
+          for (const s of SERVERS) {
+            const m = marker(`${name}-${r}-s${s}`);
+            who.conns[s]!.nc.publish(subject, encode({ m, from: who.id }), { reply: `${who.inbox}.x${s}` });
+            o.attempts++;
+            sent.push({ m, room: r });
+          }
+          for (const s of SERVERS) await expectPublishRefused(o, who, s, subject);
+        }
+        if (SUBSCRIBES.has(mode)) {
+          for (const tp of taps(`${name}.${r}`)) {
+            o.attempts++;
+            await expectSubscriptionRefused(o, tp);
+          }
+        }
+      }
+      // Demo's own traffic on both rooms from every server (each victim tap's positive control).
+      const svcMarkers: string[] = [];
       for (const s of SERVERS) {
-        const m = marker(`g-respond-s${s}`);
-        markers.push(m);
-        req.conns[s]!.nc.publish(SHARED, encode({ m, from: req.id }), { reply: `${req.inbox}.r` });
-        o.attempts++;
-        await allSee(taps('shared-resp.shared'), m, `demo/shared-req's request from server ${s} reaches demo/shared-resp on every server`);
-        await allSee(taps('shared-req.inbox'), (t) => t.with(m, 'demo/shared-resp').length > 0, "demo/shared-resp's answer reaches demo/shared-req on every server");
+        await sharedControl(s);
+        svcMarkers.push(await svcControl(s));
+      }
+      // What was offered: exactly once on every server.
+      let shared: { m: string; from: string; server: number }[] = [];
+      const requests: { m: string; reply: string }[] = [];
+      if (granted.includes('shared')) {
+        shared = await sendShared(['demo/shared-pub']);
+        await allSee(taps(`${name}.shared`), (t) => shared.every((x) => t.with(x.m).length > 0), `demo/shared-pub's messages reach guest/${name} on every server`).catch((e: Error) => o.problems.push(e.message));
+      }
+      if (granted.includes('svc')) for (const s of SERVERS) requests.push(await guestRequest(s, `guest/${name}`, `${name}.inbox`).catch((e: Error) => (o.problems.push(e.message), { m: 'none', reply: '' })));
+      await settle(Object.values(P));
+      if (shared.length > 0) exactlyOnce(o, taps(`${name}.shared`), shared, 'Subscribe across namespaces (stream export)');
+      if (requests.length > 0) {
+        const ms = requests.map((x) => x.m);
+        countIs(o, taps(`${name}.inbox`), ms, 1, "Request across namespaces: demo/svc-resp's answer (3 connections answer, one reply per request)", 'demo/svc-resp');
+        countIs(o, taps('svc-resp.svc', 'svc-sub.svc'), ms, 1, "Request across namespaces: the guest's request at demo's responders and subscribers");
+        for (const m of ms) leaks(o, taps('shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared', 'g2-req.inbox', 'svc-req.inbox', 'joe.inbox'), m, `guest/${name}'s request reached someone besides demo/svc`);
+      }
+      for (const x of sent) leaks(o, taps(...ROOM_OF[x.room].victims), x.m, `guest/${name}'s ${mode} on ${ROOM_OF[x.room].subject} (not offered) reached demo's room`);
+      for (const r of refused) if (SUBSCRIBES.has(mode)) for (const tp of taps(`${name}.${r}`)) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered (not offered): ${describeSeen(s)}`);
+      for (const [tp, n] of inboxBefore) {
+        for (const x of tp.seen.slice(n)) {
+          if (x.noResponders || requests.some((r) => r.m === x.payload?.m && x.payload?.from === 'demo/svc-resp')) continue;
+          succeed(o, x.payload?.m ?? 'an answer', `${tp.label} received an answer it did not ask demo/svc for: ${describeSeen(x)}`);
+        }
+      }
+      if (mode === 'Respond') for (const m of svcMarkers) leaks(o, taps('svc-req.inbox'), m, "guest/g-respond's answer reached demo/svc-req", who.id);
+    },
+  });
+}
+
+describe('3. guest Members in demo/shared (offers Subscribe) and demo/svc (offers Request), both allowing guest and guest2', () => {
+  for (const mode of MODES) guestModeRow(mode);
+
+  row({
+    name: '3 guest2 (the second allowed namespace): g2-sub reads demo/shared exactly once, g2-req is answered exactly once on its own inbox, and neither guest namespace sees the other\'s',
+    expected: 'nothing arrives',
+    attempt: async (o) => {
+      await guestStatus(o, GUEST2, 'g2-sub');
+      await guestStatus(o, GUEST2, 'g2-req');
+      const shared = await sendShared(['demo/shared-pub']);
+      await allSee(taps('g2-sub.shared', 'g-subscribe.shared'), (t) => shared.every((x) => t.with(x.m).length > 0), 'demo/shared-pub\'s messages reach both guest namespaces on every server').catch((e: Error) => o.problems.push(e.message));
+      const mine: string[] = [];
+      const theirs: string[] = [];
+      for (const s of SERVERS) {
+        mine.push((await guestRequest(s, 'guest2/g2-req', 'g2-req.inbox')).m);
+        theirs.push((await guestRequest(s)).m);
+      }
+      await settle(Object.values(P));
+      exactlyOnce(o, taps('g2-sub.shared', 'g-subscribe.shared'), shared, 'Subscribe across namespaces, two importers');
+      countIs(o, taps('g2-req.inbox'), mine, 1, "guest2/g2-req's answers", 'demo/svc-resp');
+      countIs(o, taps('g-request.inbox'), theirs, 1, "guest/g-request's answers", 'demo/svc-resp');
+      o.attempts += mine.length + theirs.length;
+      for (const m of mine) leaks(o, taps('g-request.inbox', 'g-subscribe.shared'), m, "guest2's request or its answer reached namespace guest");
+      for (const m of theirs) leaks(o, taps('g2-req.inbox', 'g2-sub.shared'), m, "guest's request or its answer reached namespace guest2");
+    },
+  });
+
+  row({
+    name: "3 guest/g-request asks anything but demo/svc (demo/greet offers nothing, demo/chat, demo/shared, demo's and mal's inboxes, mal's relay): no answer from anyone",
+    expected: 'refused',
+    attempt: async (o) => {
+      const g = p('guest/g-request');
+      const since = snapshot(taps('g-request.inbox'));
+      const subjects = [GREET, CHAT, SHARED, '_INBOX_demo_joe.ask', RELAY, '_R_.ask'];
+      const sent: string[] = [];
+      for (const subject of subjects) {
+        for (const s of SERVERS) {
+          const m = marker(`g-ask-s${s}`);
+          g.conns[s]!.nc.publish(subject, encode({ m, from: g.id }), { reply: `${g.inbox}.ask${s}` });
+          o.attempts++;
+          sent.push(m);
+        }
+      }
+      for (const subject of subjects) for (const s of SERVERS) await expectPublishRefused(o, g, s, subject);
+      for (const s of SERVERS) {
+        await greetControl(s);
+        await chatControl(s);
+        await malControl(s);
+        await guestRequest(s);
+      }
+      await settle(Object.values(P));
+      for (const m of sent) leaks(o, taps('greeter.greet', 'greeter-denied.greet', 'chatter.chat', 'denied.chat', 'shared-sub.shared', 'joe.inbox', 'mresp.relay'), m, "guest/g-request's request reached a room or inbox it was not granted");
+      for (const [tp, n] of since) {
+        for (const x of tp.seen.slice(n)) {
+          if (x.noResponders || x.payload?.from === 'demo/svc-resp') continue;
+          succeed(o, x.payload?.m ?? 'an answer', `${tp.label} received an answer from someone other than demo/svc-resp: ${describeSeen(x)}`);
+        }
+      }
+      // Over the whole run so far: every answer guest/g-request ever got came from demo/svc-resp.
+      for (const tp of taps('g-request.inbox')) for (const x of tp.seen) if (!x.noResponders && x.payload?.from !== 'demo/svc-resp') succeed(o, x.payload?.m ?? 'an answer', `${tp.label} received ${describeSeen(x)}`);
+    },
+  });
+
+  row({
+    name: "3 guest/g-respond (Respond, not offered) answers demo/svc-req's requests: it gets none, and its answers to demo's inboxes reach no one",
+    expected: 'refused',
+    attempt: async (o) => {
+      const g = p('guest/g-respond');
+      const req = p('demo/svc-req');
+      const markers: string[] = [];
+      for (const s of SERVERS) markers.push(await svcControl(s));
+      const direct: string[] = [];
+      for (const subject of [`${req.inbox}.ctl`, `${p('demo/joe').inbox}.x`, '_R_.forged']) {
+        for (const s of SERVERS) {
+          const m = marker(`g-respond-direct-s${s}`);
+          g.conns[s]!.nc.publish(subject, encode({ m, from: g.id }));
+          o.attempts++;
+          direct.push(m);
+        }
+        for (const s of SERVERS) await expectPublishRefused(o, g, s, subject);
       }
       await settle(Object.values(P));
       for (const m of markers) {
-        leaks(o, taps('g-respond.shared'), m, "demo's request reached guest/g-respond");
-        leaks(o, taps('shared-req.inbox'), m, "guest/g-respond's answer reached demo/shared-req", 'guest/g-respond');
+        o.attempts++;
+        leaks(o, taps('g-respond.svc', 'g-respond.shared'), m, "demo/svc-req's request reached guest/g-respond");
+        leaks(o, taps('svc-req.inbox'), m, "guest/g-respond's answer reached demo/svc-req", g.id);
+      }
+      for (const m of direct) leaks(o, taps('svc-req.inbox', 'joe.inbox', 'g-request.inbox', 'g2-req.inbox'), m, "guest/g-respond's publish to an inbox arrived");
+      for (const tp of taps('svc-req.inbox', 'joe.inbox')) for (const x of tp.seen) if (x.payload?.from?.startsWith('guest')) succeed(o, x.payload.m, `${tp.label} received an answer from a guest: ${describeSeen(x)}`);
+    },
+  });
+
+  row({
+    name: '3 new-account: guest3/g3-req, the first Member of namespace guest3, applied while the servers run: its new account ROOMS_guest3 comes with a service import (the operator reloads twice), and its requests are answered exactly once on every server as soon as it is Ready',
+    expected: 'nothing arrives',
+    timeoutMs: 90_000,
+    attempt: async (o) => {
+      const def: MemberDef = { ns: GUEST3, name: 'g3-req', rooms: [{ room: 'svc', namespace: DEMO, access: 'Request' }] };
+      const key = newUserKey();
+      specKeys.set('guest3/g3-req', key);
+      try {
+        await kube.apply(member(GUEST3, 'g3-req', { nkey: key.publicKey, rooms: def.rooms }));
+        await kube.waitCondition('members', GUEST3, 'g3-req', 'Ready', 'True', 60_000);
+        await guestStatus(o, GUEST3, 'g3-req');
+        P['guest3/g3-req'] = await principalOf(def);
+        tap('g3-req.inbox', 'guest3/g3-req', `${p('guest3/g3-req').inbox}.>`);
+        await settle([p('guest3/g3-req')], 0);
+        const ms: string[] = [];
+        // No retry: Ready means every server enforces the generation, service import included.
+        for (const s of SERVERS) ms.push((await guestRequest(s, 'guest3/g3-req', 'g3-req.inbox').catch((e: Error) => (o.problems.push(e.message), { m: 'none' }))).m);
+        await settle(Object.values(P));
+        countIs(o, taps('g3-req.inbox'), ms, 1, "guest3/g3-req's answers", 'demo/svc-resp');
+        for (const m of ms) leaks(o, taps('g-request.inbox', 'g2-req.inbox', 'svc-req.inbox', 'g-subscribe.shared', 'g2-sub.shared'), m, "guest3's request or its answer reached another namespace's member");
+      } finally {
+        for (const c of P['guest3/g3-req']?.conns ?? []) await c.close().catch(() => {});
+        delete P['guest3/g3-req'];
+        await kube.delete('members', GUEST3, 'g3-req');
       }
     },
   });
+
   row({
-    name: "3 guest/g-subscribe: subscribing to a demo member's inbox or to _INBOX.>",
+    name: "3 guest/g-subscribe: subscribing to a demo member's inbox, to _INBOX.> or to nats-server's response routes _R_.>",
     expected: 'refused',
     attempt: async (o) => {
-      const list = taps('g-subscribe.joe-inbox', 'g-subscribe.all-inboxes');
+      const list = taps('g-subscribe.joe-inbox', 'g-subscribe.all-inboxes', 'g-subscribe.reply-routes');
       for (const tp of list) {
         o.attempts++;
         await expectSubscriptionRefused(o, tp);
       }
-      for (const s of SERVERS) await greetControl(s);
+      for (const s of SERVERS) {
+        await greetControl(s);
+        await guestRequest(s);
+      }
       await settle(Object.values(P));
       for (const tp of list) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered ${describeSeen(s)}`);
     },
   });
 });
-
-async function expectGranted(o: Outcome, name: string): Promise<void> {
-  const ref = (await statusOf(GUEST, name)).status?.rooms?.[0];
-  if (!ref?.granted) o.problems.push(`status: guest/${name}'s reference to demo/shared is not granted (${ref?.reason}), but demo/shared allows guest`);
-}
 
 // ---- 5. deny lists ---------------------------------------------------------------------------------
 
@@ -675,8 +919,8 @@ describe('5. deny lists', () => {
     },
   });
   row({
-    name: "5c demo/greeter-denied (Respond on greet, deny.publish _INBOX_demo_joe.>) answers joe's request",
-    expected: 'nothing arrives',
+    name: "5c demo/greeter-denied (Respond on greet, deny.publish _INBOX_demo_joe.>) answers joe's request: its deny list wins over the responder's grant",
+    expected: 'refused',
     attempt: async (o) => {
       const joe = p('demo/joe');
       const markers: string[] = [];
@@ -688,6 +932,7 @@ describe('5. deny lists', () => {
         await allSee(taps('greeter-denied.greet'), m, `joe's request from server ${s} reaches demo/greeter-denied on every server`);
         await allSee(taps('joe.inbox'), (t) => t.with(m, 'demo/greeter').length > 0, "demo/greeter's answer (no deny) reaches joe on every server");
       }
+      for (const s of SERVERS) await expectPublishRefused(o, p('demo/greeter-denied'), s, `${joe.inbox}.d`);
       await settle(Object.values(P));
       for (const m of markers) leaks(o, taps('joe.inbox'), m, "demo/greeter-denied's answer reached joe's inbox despite deny.publish _INBOX_demo_joe.>", 'demo/greeter-denied');
     },
@@ -808,6 +1053,32 @@ describe('4. key and inbox collisions', () => {
   keyRow('c', "the operator's system user key", 'system-twin', () => systemUser.publicKey, 'ReservedKey');
   inboxRow('d', MAL, 'inbox-twin', 'InboxPrefixOutsideNamespace');
   inboxRow('e', DEMO, 'joe-inbox-twin', 'InboxPrefixConflict');
+
+  row({
+    name: '4f a demo Room offering Request (rooms.demo.*) over subjects of the older demo/shared, which offers Subscribe',
+    expected: 'refused',
+    timeoutMs: 90_000,
+    attempt: async (o) => {
+      o.attempts++;
+      try {
+        await kube.apply(room(DEMO, 'overlap', { subject: 'rooms.demo.*', allowedNamespaces: [GUEST], guestAccess: 'Request' }));
+        const c = await waitFor('demo/overlap to have an Accepted condition', async () => {
+          const r = await kube.room(DEMO, 'overlap');
+          return r?.status?.conditions?.find((x) => x.type === 'Accepted' && x.observedGeneration === r.metadata.generation);
+        }, 30_000, 100);
+        if (c.status === 'True') succeed(o, 'verdict', `demo/overlap (Request over rooms.demo.*) was Accepted beside demo/shared (Subscribe): ${c.reason}: ${c.message}`);
+        else if (c.reason !== 'SubjectConflict') o.problems.push(`demo/overlap was refused with reason ${c.reason}, expected SubjectConflict (${c.message})`);
+        const shared = (await kube.room(DEMO, 'shared'))?.status?.conditions?.find((x) => x.type === 'Accepted');
+        if (shared?.status !== 'True') o.problems.push(`the older demo/shared is no longer Accepted (${shared?.reason}): the younger room must be the one refused`);
+        for (const s of SERVERS) {
+          await sharedControl(s);
+          await guestRequest(s);
+        }
+      } finally {
+        await kube.delete('rooms', DEMO, 'overlap');
+      }
+    },
+  });
 });
 
 describe('summary', () => {
