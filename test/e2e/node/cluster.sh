@@ -48,6 +48,18 @@ start() {
 }
 # ours PID: the process exists and its command line names our state dir (a reused pid is not ours).
 ours() { [[ -r /proc/$1/cmdline ]] && tr '\0' ' ' <"/proc/$1/cmdline" | grep -qF "$STATE"; }
+# Every process whose command line names our state dir, but for this script and its callers.
+our_pids() {
+  local f pid
+  for f in $(grep -lF "$STATE" /proc/[0-9]*/cmdline 2>/dev/null); do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
+    grep -qE 'cluster\.sh|run\.sh' "$f" 2>/dev/null && continue
+    echo "$pid"
+  done
+  return 0
+}
 stop_pid() { # stop_pid PID SECONDS
   local pid=$1 t=$2 i
   ours "$pid" || return 0
@@ -79,10 +91,7 @@ sweep() {
   local c pid m ns link d f
   # 1. our processes (known pids, then containerd shims and anything else naming our state dir)
   for ((c = ${#COMPONENTS[@]} - 1; c >= 0; c--)); do stop_component "${COMPONENTS[c]}" 5; done
-  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    ours "$pid" && ! grep -qE 'cluster\.sh' "/proc/$pid/cmdline" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-  done
+  for pid in $(our_pids); do kill -KILL "$pid" 2>/dev/null; done
   # 2. processes of pods still in our cgroups (a killed run's containers)
   for f in /sys/fs/cgroup/*/kubepods; do
     [[ -d "$f" ]] || continue
@@ -142,7 +151,7 @@ sweep() {
 # Checks that nothing is left behind; prints each leftover and returns 1 when something is.
 leftovers() {
   local bad=0 x
-  x=$(for p in $(ls /proc | grep -E '^[0-9]+$'); do if ours "$p" && ! grep -q cluster.sh "/proc/$p/cmdline" 2>/dev/null; then echo "$p"; fi; done)
+  x=$(our_pids)
   [[ -z "$x" ]] || { echo "processes: $x"; bad=1; }
   x=$(findmnt -rn -o TARGET | grep -E "^($STATE|$CROOT|/var/lib/kubelet|/run/containerd)(/|$)" || true)
   [[ -z "$x" ]] || { echo "mounts: $x"; bad=1; }
