@@ -168,7 +168,7 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     const key = keyOf(room.metadata);
     let verdict = compileRoom(room, options);
     if (verdict.accepted) {
-      const over = roomBudgets.admit(room.metadata.namespace, 'rooms', 1);
+      const over = roomBudgets.admit(room.metadata.namespace, { rooms: 1 });
       if (over) verdict = { ...reject('QuotaExceeded', over), subject: verdict.subject, memberCount: 0 };
     }
     roomResults.set(key, verdict);
@@ -214,10 +214,14 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     const result = results[i]!;
     if (result.accepted) {
       const namespace = members[order[i]!]!.metadata.namespace;
+      // A member left out holds neither its key nor its inbox, nor any of its namespace's budget.
       const conflict =
-        claim(result, key, reserved, keyOwners, inboxOwners) ??
-        overBudget(memberBudgets.admit(namespace, 'members', 1) ?? memberBudgets.admit(namespace, 'bytes', userEntryBytes(result.publicKey!, result.permissions!)));
-      if (conflict) {
+        claimConflict(result, reserved, keyOwners, inboxOwners) ??
+        overBudget(memberBudgets.admit(namespace, { members: 1, bytes: userEntryBytes(result.publicKey!, result.permissions!) }));
+      if (!conflict) {
+        keyOwners.set(result.publicKey!, key);
+        inboxOwners.set(result.inboxPrefix!, key);
+      } else {
         const counted = new Set(result.rooms.filter((r) => r.granted).map((r) => roomIndex.get(r.namespace)!.get(r.room)!));
         for (const entry of counted) entry.verdict.memberCount--;
         Object.assign(result, conflict, { permissions: undefined, rooms: result.rooms.map(notGranted) });
@@ -280,7 +284,7 @@ function answerRequests(settled: readonly Settled[], roomIndex: RoomIndex, budge
     if (grants.length === 0) continue;
     const p = result.permissions!;
     const allow = canonical([...p.publish.allow, ...grants]);
-    const over = budgets.admit(namespace, 'bytes', subjectBytes(allow) - subjectBytes(p.publish.allow));
+    const over = budgets.admit(namespace, { bytes: subjectBytes(allow) - subjectBytes(p.publish.allow) });
     if (over) {
       for (const entry of new Set(result.rooms.filter((r) => r.granted).map((r) => entryOf(roomIndex, r)))) entry.verdict.memberCount--;
       Object.assign(result, reject('QuotaExceeded', over), { permissions: undefined, rooms: result.rooms.map(notGranted) });
@@ -402,20 +406,25 @@ class BudgetTracker {
   private readonly used = new Map<string, { members: number; rooms: number; bytes: number; full: Set<keyof NamespaceBudget> }>();
   constructor(private readonly budgets: Budgets | undefined) {}
 
-  /** Admits `amount` more of `what` for the namespace; the refusal's message once the budget is spent. */
-  admit(namespace: string, what: keyof NamespaceBudget, amount: number): string | undefined {
+  /**
+   * Admits one object taking `amounts` of the namespace's budgets, if all of them fit; else the
+   * refusal's message, and nothing is counted.
+   */
+  admit(namespace: string, amounts: NamespaceBudget): string | undefined {
     let used = this.used.get(namespace);
     if (!used) this.used.set(namespace, (used = { members: 0, rooms: 0, bytes: 0, full: new Set() }));
-    const limit = this.budgets?.perNamespace?.[namespace]?.[what] ?? this.budgets?.default?.[what] ?? DEFAULT_BUDGET[what];
+    const whats = Object.keys(amounts) as (keyof NamespaceBudget)[];
+    const limitOf = (what: keyof NamespaceBudget) => this.budgets?.perNamespace?.[namespace]?.[what] ?? this.budgets?.default?.[what] ?? DEFAULT_BUDGET[what];
     // Once an object did not fit, no newer one does either: the newest wait, whatever their size.
-    if (!used.full.has(what) && used[what] + amount <= limit) {
-      used[what] += amount;
+    const over = whats.find((what) => used.full.has(what) || used[what] + amounts[what]! > limitOf(what));
+    if (over === undefined) {
+      for (const what of whats) used[what] += amounts[what]!;
       return undefined;
     }
-    used.full.add(what);
-    const unit = what === 'bytes' ? ' bytes of the NATS config' : what === 'members' ? ' accepted Members' : ' accepted Rooms';
+    used.full.add(over);
+    const unit = over === 'bytes' ? ' bytes of the NATS config' : over === 'members' ? ' accepted Members' : ' accepted Rooms';
     return (
-      `namespace ${namespace} is over its budget of ${limit}${unit}; the newest objects are left out until older ones are deleted ` +
+      `namespace ${namespace} is over its budget of ${limitOf(over)}${unit}; the newest objects are left out until older ones are deleted ` +
       `or a cluster admin raises the budget (--namespace-budgets)`
     );
   }
@@ -630,13 +639,7 @@ function describeUnresolved(ref: MemberRoomStatus): string {
 }
 
 /** Registers the member's key and inbox; returns the rejection when an older member holds either. */
-function claim(
-  result: MemberResult,
-  key: string,
-  reserved: ReadonlySet<string>,
-  keyOwners: Map<string, string>,
-  inboxOwners: Map<string, string>,
-): Verdict | undefined {
+function claimConflict(result: MemberResult, reserved: ReadonlySet<string>, keyOwners: ReadonlyMap<string, string>, inboxOwners: ReadonlyMap<string, string>): Verdict | undefined {
   const publicKey = result.publicKey!;
   const inbox = result.inboxPrefix!;
   if (reserved.has(publicKey)) return reject('ReservedKey', `nkey ${publicKey} is reserved for the operator's own use (its system user or the locked user); give this Member a key of its own`);
@@ -648,8 +651,6 @@ function claim(
   if (inboxOwner) {
     return reject('InboxPrefixConflict', `inbox prefix ${inbox} is already used by the older Member ${inboxOwner}; choose another spec.inboxPrefix`);
   }
-  keyOwners.set(publicKey, key);
-  inboxOwners.set(inbox, key);
   return undefined;
 }
 

@@ -159,3 +159,22 @@ describe('namespace budgets', () => {
     expect(result.members.get('a/m')!.rooms[0]).toMatchObject({ granted: false, reason: 'RoomRejected' });
   });
 });
+
+describe('what a member left out holds', () => {
+  it('a member refused for bytes takes no slot of the members budget', () => {
+    const long = Array.from({ length: 64 }, (_, i) => `rooms.a.${'x'.repeat(200)}${i}`);
+    const result = compile([], [member('a', 'small', { nkey: key() }), member('a', 'huge', { nkey: key(), deny: { publish: long } }), member('a', 'next', { nkey: key() })], {
+      budgets: { default: { members: 2, bytes: 5000 } },
+    });
+    expect(['small', 'huge', 'next'].map((n) => result.members.get(`a/${n}`)!.reason)).toEqual(['Accepted', 'QuotaExceeded', 'QuotaExceeded']);
+    // The bytes budget, not the members one, stopped them: the newest wait behind the first that did not fit.
+    expect(result.members.get('a/next')!.message).toMatch(/bytes/);
+  });
+
+  it('a member over its budget holds neither its key nor its inbox', () => {
+    const k = key();
+    const result = compile([], [member('a', 'm0', { nkey: key() }), member('a', 'm1', { nkey: k }), member('b', 'n0', { nkey: k })], { budgets: { perNamespace: { a: { members: 1 } } } });
+    expect(result.members.get('a/m1')!.reason).toBe('QuotaExceeded');
+    expect(result.members.get('b/n0')!.reason).toBe('Accepted');
+  });
+});
