@@ -3,6 +3,7 @@
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
 import { compile, keyOf, type AuthModel, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
 import { withoutAdditions } from '../auth/pressure.js';
+import { parseRendered } from '../auth/parse.js';
 import { render, shardFileName, type Rendered } from '../auth/render.js';
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
@@ -121,6 +122,7 @@ export class Reconciler {
     // Too large even with every namespace within its budget: apply the removals anyway, hold the additions.
     let inForce = compiled.model;
     let pressure: { message: string; held: Set<string> } | undefined;
+    if (tooLarge) this.lastModel ??= await this.readLastModel();
     if (tooLarge && this.lastModel) {
       const narrowed = withoutAdditions(compiled.model, this.lastModel);
       const smaller = this.render(narrowed.model);
@@ -197,6 +199,24 @@ export class Reconciler {
     const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled.model) };
     this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
     return result;
+  }
+
+  /** The last generation written, read back from its Secrets (after a start, the operator knows it only from there). */
+  private async readLastModel(): Promise<AuthModel | undefined> {
+    const { caches, client, config, log } = this.deps;
+    const main = caches.authSecret()?.data?.[config.authSecretKey];
+    if (!main) return undefined;
+    const text = Buffer.from(main, 'base64').toString('utf8');
+    const count = (text.match(/^include "users-\d+\.conf"$/gm) ?? []).length;
+    const shards = await Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const secret = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i + 1}`);
+        return Buffer.from(secret?.data?.[shardFileName(i + 1)] ?? '', 'base64').toString('utf8');
+      }),
+    );
+    const model = parseRendered(text, shards);
+    log.info('read the last generation back from its Secrets', { understood: model !== undefined, members: model?.users.length });
+    return model;
   }
 
   private render(model: AuthModel): Rendered {
