@@ -303,7 +303,7 @@ async function principalOf(def: MemberDef): Promise<Principal> {
 
 /** A responder that answers like a plain service (`msg.respond`), with its identity in the answer. */
 const answers = (when: (p: Payload | undefined) => boolean = () => true) => (msg: Msg, payload: Payload | undefined, tap: Tap) => {
-  if (msg.reply && when(payload)) msg.respond(encode({ m: payload?.m ?? 'none', from: tap.principal.id }));
+  if (msg.reply && when(payload)) msg.respond(encode({ m: payload?.m ?? 'none', from: tap.principal.id, srv: tap.server }));
 };
 
 /**
@@ -419,6 +419,7 @@ function summary(): { line: string; rows: string[] } {
 afterAll(() => {
   const { line, rows } = summary();
   process.stdout.write(`${line}\n${rows.map((r) => `  succeeded: ${r}\n`).join('')}`);
+  process.stdout.write(`guest requests to demo/svc (3 responder connections): ${guestReplies.requests} checked, ${guestReplies.multi} got more than one reply (at most ${guestReplies.max})\n`);
 });
 
 // ---- 1. the response relay, every shape ------------------------------------------------------------
@@ -655,6 +656,32 @@ async function sendShared(from: string[]): Promise<{ m: string; from: string; se
   return sent;
 }
 
+/**
+ * Guest requests: demo/svc-resp has a connection on each server, all subscribed (no queue group), so
+ * each request has three replies. nats-server's response routing (Singleton) passes the first one back
+ * to the requester and usually drops the others, but not always: a second reply from another server
+ * sometimes gets through as well (in 6 runs: 0 to 1 of 12 requests each). Two distinct replies, never one twice. Asserted: every tap of the requester
+ * gets at least one reply and no reply twice; how many requests got more than one is counted.
+ */
+const guestReplies = { requests: 0, multi: 0, max: 0 };
+function repliesOnce(o: Outcome, list: Tap[], markers: string[], what: string): void {
+  for (const m of markers) {
+    let most = 0;
+    for (const tp of list) {
+      const got = tp.with(m, 'demo/svc-resp');
+      const bySrv = new Map<string, number>();
+      for (const x of got) bySrv.set(String(x.payload?.srv), (bySrv.get(String(x.payload?.srv)) ?? 0) + 1);
+      if (got.length === 0) o.problems.push(`${what}: ${tp.label} got no reply to ${m}`);
+      for (const [srv, n] of bySrv) if (n > 1) o.problems.push(`${what}: ${tp.label} got the reply of demo/svc-resp's connection on server ${srv} to ${m} ${n} times, expected each reply once`);
+      if (got.length > 3) o.problems.push(`${what}: ${tp.label} got ${got.length} replies to ${m}, more than demo/svc-resp's 3 connections sent`);
+      most = Math.max(most, bySrv.size);
+    }
+    guestReplies.requests++;
+    if (most > 1) guestReplies.multi++;
+    guestReplies.max = Math.max(guestReplies.max, most);
+  }
+}
+
 /** Each tap got exactly `n` messages with each marker (from `from`, if given). */
 function countIs(o: Outcome, list: Tap[], markers: string[], n: number, what: string, from?: string): void {
   for (const tp of list) {
@@ -732,7 +759,7 @@ function guestModeRow(mode: AccessMode): void {
       if (shared.length > 0) exactlyOnce(o, taps(`${name}.shared`), shared, 'Subscribe across namespaces (stream export)');
       if (requests.length > 0) {
         const ms = requests.map((x) => x.m);
-        countIs(o, taps(`${name}.inbox`), ms, 1, "Request across namespaces: demo/svc-resp's answer (3 connections answer, one reply per request)", 'demo/svc-resp');
+        repliesOnce(o, taps(`${name}.inbox`), ms, 'Request across namespaces: demo/svc-resp\'s replies');
         countIs(o, taps('svc-resp.svc', 'svc-sub.svc'), ms, 1, "Request across namespaces: the guest's request at demo's responders and subscribers");
         for (const m of ms) leaks(o, taps('shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared', 'g2-req.inbox', 'svc-req.inbox', 'joe.inbox'), m, `guest/${name}'s request reached someone besides demo/svc`);
       }
@@ -768,8 +795,8 @@ describe('3. guest Members in demo/shared (offers Subscribe) and demo/svc (offer
       }
       await settle(Object.values(P));
       exactlyOnce(o, taps('g2-sub.shared', 'g-subscribe.shared'), shared, 'Subscribe across namespaces, two importers');
-      countIs(o, taps('g2-req.inbox'), mine, 1, "guest2/g2-req's answers", 'demo/svc-resp');
-      countIs(o, taps('g-request.inbox'), theirs, 1, "guest/g-request's answers", 'demo/svc-resp');
+      repliesOnce(o, taps('g2-req.inbox'), mine, "guest2/g2-req's replies");
+      repliesOnce(o, taps('g-request.inbox'), theirs, "guest/g-request's replies");
       o.attempts += mine.length + theirs.length;
       for (const m of mine) leaks(o, taps('g-request.inbox', 'g-subscribe.shared'), m, "guest2's request or its answer reached namespace guest");
       for (const m of theirs) leaks(o, taps('g2-req.inbox', 'g2-sub.shared'), m, "guest's request or its answer reached namespace guest2");
@@ -860,7 +887,7 @@ describe('3. guest Members in demo/shared (offers Subscribe) and demo/svc (offer
         // No retry: Ready means every server enforces the generation, service import included.
         for (const s of SERVERS) ms.push((await guestRequest(s, 'guest3/g3-req', 'g3-req.inbox').catch((e: Error) => (o.problems.push(e.message), { m: 'none' }))).m);
         await settle(Object.values(P));
-        countIs(o, taps('g3-req.inbox'), ms, 1, "guest3/g3-req's answers", 'demo/svc-resp');
+        repliesOnce(o, taps('g3-req.inbox'), ms, "guest3/g3-req's replies");
         for (const m of ms) leaks(o, taps('g-request.inbox', 'g2-req.inbox', 'svc-req.inbox', 'g-subscribe.shared', 'g2-sub.shared'), m, "guest3's request or its answer reached another namespace's member");
       } finally {
         for (const c of P['guest3/g3-req']?.conns ?? []) await c.close().catch(() => {});

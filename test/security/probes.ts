@@ -19,6 +19,8 @@ export interface Payload {
   body?: Record<string, unknown>;
   tag?: string;
   hop?: number;
+  /** The server of the connection that answered (several connections of one responder answer one request). */
+  srv?: number;
 }
 
 export const encode = (p: Payload | Record<string, unknown>) => enc.encode(JSON.stringify(p));
