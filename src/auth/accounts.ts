@@ -7,8 +7,9 @@
 // (spec.guestAccess):
 // - Subscribe: a stream. Guests receive what the room's own namespace publishes to it.
 // - Request: a service. Guests' requests reach the room's own namespace (its responders and
-//   subscribers); each reply comes back through nats-server's response routing to the requester's
-//   private inbox, once per request. No other subject of the guest is reachable from the room's side.
+//   subscribers); replies come back through nats-server's response routing to the reply subject the
+//   requester named, in its own account (as with any request, several responders outside a queue
+//   group can each answer). No other subject of the guest is reachable from the room's side.
 // Never both on overlapping subjects: nats-server does not pass a message that arrived through a
 // service import on to a stream export on the same server, but does once the message was routed to
 // another server, so guests would get other guests' requests on some servers and not on others.
