@@ -10,8 +10,15 @@
 #      credentials Secrets, server reached through their nats-url (test/e2e/kind/story.sh)
 #   4. a live change: pam Request -> Subscribe, Ready on the new generation, the story's `changed`
 #      phase, and no NATS container restarted or replaced
+#  4b. a running subscriber (test/e2e/node/live-client.cjs, in a pod) loses its room: the server's
+#      permissions error arrives on the same connection; a new room works on it once Ready; no
+#      disconnect, no NATS container restarted
 #   5. a Member deleted: the real garbage collector removes its credentials Secret
 #   6. a ResourceQuota on count/members.natsrooms.io refuses a Member past the quota
+#   7. faults, each followed by convergence and the story again (nothing lost, nothing widened):
+#      a NATS pod deleted mid-rollout (the StatefulSet brings it back); the leader operator pod
+#      deleted mid-rollout (the standby takes the Lease and finishes); reloadStrategy=restart
+#      (helm upgrade) rolling the real StatefulSet
 # E2E_UNTIL=install stops after step 1 (bench/nodeBench.ts uses it with E2E_KEEP=1).
 # Then everything is stopped and the machine checked for leftovers. Each check prints one line;
 # the run ends with `N passed, N failed`.
@@ -215,6 +222,92 @@ after=$(servers)
 echo "$after" | sed 's/^/      /'
 check "no NATS server was restarted or replaced by the change (names, uids, restart counts unchanged)" bash -c "[[ '$before' == '$after' ]]"
 
+# ---------------------------------------------------------------- 4b. a running subscriber
+log "4b. a running subscriber loses its room and gains another, on the same connection"
+k apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Namespace
+metadata: {name: live}
+---
+apiVersion: natsrooms.io/v1alpha1
+kind: Room
+metadata: {name: feed, namespace: live}
+spec: {}
+---
+apiVersion: natsrooms.io/v1alpha1
+kind: Room
+metadata: {name: feed2, namespace: live}
+spec: {}
+---
+apiVersion: natsrooms.io/v1alpha1
+kind: Member
+metadata: {name: listener, namespace: live}
+spec:
+  rooms: [{room: feed, access: Subscribe}]
+---
+apiVersion: natsrooms.io/v1alpha1
+kind: Member
+metadata: {name: talker, namespace: live}
+spec:
+  rooms: [{room: feed, access: Publish}, {room: feed2, access: Publish}]
+EOF
+check "live: listener and talker Ready" k -n live wait --for=condition=Ready member/listener member/talker --timeout=2m
+k -n live create configmap live-client --from-file=live-client.cjs="$HERE/live-client.cjs" >/dev/null
+k apply -f - >/dev/null <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: live-client, namespace: live}
+spec:
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000}
+  containers:
+    - name: client
+      image: localhost/nats-rooms-operator:e2e
+      imagePullPolicy: Never
+      command: ["node", "/live/live-client.cjs"]
+      volumeMounts:
+        - {name: live, mountPath: /live, readOnly: true}
+        - {name: listener, mountPath: /creds/listener, readOnly: true}
+        - {name: talker, mountPath: /creds/talker, readOnly: true}
+        - {name: cmd, mountPath: /tmp/cmd}
+  volumes:
+    - {name: live, configMap: {name: live-client}}
+    - {name: listener, secret: {secretName: listener-nats-credentials}}
+    - {name: talker, secret: {secretName: talker-nats-credentials}}
+    - {name: cmd, emptyDir: {}}
+EOF
+live_log() { k -n live logs live-client 2>/dev/null; }
+# until_log SECONDS REGEX [FROM_LINE]: until the client's log (from line FROM_LINE on) matches.
+until_log() {
+  for _ in $(seq 1 $(($1 * 5))); do live_log | tail -n +"${3:-1}" | grep -qE "$2" && return 0; sleep 0.2; done
+  live_log | tail -20
+  return 1
+}
+check "live: the listener receives rooms.live.feed" until_log 60 ' GOT rooms\.live\.feed m'
+client_before=$(live_log | sed -nE 's/^[^ ]+ CONNECTED ([0-9]+) .*/\1/p' | head -1)
+before=$(servers)
+check "live: patch listener: feed -> feed2" k -n live patch member listener --type=merge -p '{"spec":{"rooms":[{"room":"feed2","access":"Subscribe"}]}}'
+gen=$(k -n live get member listener -o jsonpath='{.metadata.generation}')
+check "live: listener observes generation $gen" k -n live wait --for=jsonpath='{.status.observedGeneration}'="$gen" member/listener --timeout=2m
+check "live: listener Ready" k -n live wait --for=condition=Ready member/listener --timeout=2m
+check "live: the running subscription gets the server's permissions error for rooms.live.feed" \
+  until_log 30 '[Pp]ermissions [Vv]iolation.*rooms\.live\.feed'
+mark=$(($(live_log | wc -l) + 1))
+sleep 1
+no_more_feed() { ! live_log | tail -n +"$mark" | grep -qE ' GOT rooms\.live\.feed m'; }
+check "live: nothing more arrives on rooms.live.feed" no_more_feed
+check "live: subscribe to rooms.live.feed2 on the same connection" k -n live exec live-client -- node -e "require('fs').writeFileSync('/tmp/cmd/sub2', '')"
+check "live: the new room's messages arrive (rooms.live.feed2)" until_log 30 ' GOT rooms\.live\.feed2 m' "$mark"
+client_after=$(live_log | sed -nE 's/^[^ ]+ SUB2 on client ([0-9]+)$/\1/p' | head -1)
+same_connection() {
+  if live_log | grep -E 'STATUS (disconnect|reconnect)'; then return 1; fi
+  [[ -n "$client_before" && "$client_before" == "$client_after" ]]
+}
+check "live: the listener never disconnected or reconnected (client id $client_before, then ${client_after:-none})" same_connection
+after=$(servers)
+check "live: no NATS container restarted or was replaced" bash -c "[[ '$before' == '$after' ]]"
+live_log | grep -vE ' GOT ' | sed 's/^/      /'
+
 # ---------------------------------------------------------------- 5. garbage collection
 log "5. a Member deleted: the garbage collector removes its credentials Secret"
 check "the credentials Secret of carol is owned by Member carol" \
@@ -238,3 +331,72 @@ quota_refused() {
   grep -q 'exceeded quota' <<<"$out" && grep -q 'count/members.natsrooms.io' <<<"$out"
 }
 check "the second Member is refused with 'exceeded quota ... count/members.natsrooms.io'" quota_refused
+
+# ---------------------------------------------------------------- 7. faults
+# after_fault NAME: the story's `changed` phase again (pam may not ask, joe may): nothing lost, nothing widened.
+after_fault() { k -n demo delete job story-changed --wait=true >/dev/null 2>&1; run_story changed; }
+# joe_change N: a new config (joe denies himself one more subject), returns joe's new generation.
+joe_change() {
+  k -n demo patch member joe --type=merge -p "{\"spec\":{\"deny\":{\"publish\":[\"rooms.demo.fault$1\"]}}}" >/dev/null
+  k -n demo get member joe -o jsonpath='{.metadata.generation}'
+}
+joe_ready() { # joe_ready GENERATION
+  k -n demo wait --for=jsonpath='{.status.observedGeneration}'="$1" member/joe --timeout=3m >/dev/null &&
+    k -n demo wait --for=condition=Ready member/joe --timeout=3m
+}
+degraded_seen() { # polls joe's Ready message for a few seconds, prints what it saw
+  local seen="" m
+  for _ in $(seq 1 25); do
+    m=$(k -n demo get member joe -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null)
+    [[ "$m" == "$seen" ]] || { echo "      joe Ready: $m"; seen=$m; }
+    sleep 0.2
+  done
+}
+
+log "7a. a NATS pod deleted mid-rollout"
+# The pod goes first, so that the rollout of the change necessarily meets a server that is gone.
+uid1=$(k -n "$NS" get pod nats-1 -o jsonpath='{.metadata.uid}')
+k -n "$NS" delete pod nats-1 --wait=false >/dev/null
+gen=$(joe_change 1)
+degraded_seen
+check "the StatefulSet brings nats-1 back (a new pod, 3 of 3 ready)" bash -c "
+  for _ in \$(seq 1 300); do
+    u=\$('$BIN/kubectl' -n $NS get pod nats-1 -o jsonpath='{.metadata.uid}' 2>/dev/null)
+    r=\$('$BIN/kubectl' -n $NS get statefulset nats -o jsonpath='{.status.readyReplicas}')
+    [[ -n \"\$u\" && \"\$u\" != '$uid1' && \"\$r\" == 3 ]] && exit 0; sleep 0.5
+  done; exit 1"
+check "joe converges: Ready on generation $gen" joe_ready "$gen"
+after_fault
+
+log "7b. the leader operator pod deleted mid-rollout"
+leader=$(k -n "$NS" get lease nats-rooms-operator -o jsonpath='{.spec.holderIdentity}')
+gen=$(joe_change 2)
+k -n "$NS" delete pod "$leader" --wait=false >/dev/null
+new_leader() {
+  for _ in $(seq 1 150); do
+    local h
+    h=$(k -n "$NS" get lease nats-rooms-operator -o jsonpath='{.spec.holderIdentity}')
+    if [[ -n "$h" && "$h" != "$leader" ]] && k -n "$NS" get pod "$h" >/dev/null 2>&1; then echo "new leader $h"; return 0; fi
+    sleep 0.2
+  done
+  return 1
+}
+check "the standby takes the Lease from $leader" new_leader
+check "joe converges: Ready on generation $gen (the new leader finishes the rollout)" joe_ready "$gen"
+check "the Deployment is back to 2 available replicas" k -n "$NS" rollout status "deployment/$RELEASE" --timeout=2m
+after_fault
+
+log "7c. reloadStrategy: restart rolls the real StatefulSet"
+uids_before=$(k -n "$NS" get pods -l "$NATS_SELECTOR" -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' | sort)
+check "helm upgrade --set reloadStrategy=restart" helm upgrade "$RELEASE" "$ROOT/helm/nats-rooms-operator" --namespace "$NS" --reuse-values --set reloadStrategy=restart --wait --timeout 5m
+check "the operator Deployment rolled out with the new strategy" k -n "$NS" rollout status "deployment/$RELEASE" --timeout=3m
+gen=$(joe_change 3)
+check "joe Ready on generation $gen" joe_ready "$gen"
+check "the StatefulSet rolled out" k -n "$NS" rollout status statefulset/nats --timeout=5m
+replaced() {
+  local now
+  now=$(k -n "$NS" get pods -l "$NATS_SELECTOR" -o jsonpath='{range .items[*]}{.metadata.uid}{"\n"}{end}' | sort)
+  [[ $(comm -12 <(echo "$uids_before") <(echo "$now") | wc -l) == 0 && $(echo "$now" | wc -l) == 3 ]]
+}
+check "every NATS pod was replaced by the restart" replaced
+after_fault
