@@ -145,7 +145,7 @@ const roomRef: Schema = {
     access: str(
       'Publish: publish to the subject. Subscribe: subscribe to it. PublishSubscribe: both. ' +
         'Request: publish requests and receive replies on the private inbox. ' +
-        "Respond: subscribe to the subject and answer requests, by publishing to the private inboxes of the room's publishers (a room's own namespace only).",
+        "Respond: subscribe to the subject and answer the requests it receives (allow_responses; a room's own namespace only).",
       { enum: [...ACCESS_MODES] },
     ),
   },
@@ -201,6 +201,7 @@ export const memberSchema: Schema = {
           properties: {
             publish: { type: 'array', items: { type: 'string' } },
             subscribe: { type: 'array', items: { type: 'string' } },
+            allowResponses: { type: 'boolean' },
           },
         },
         rooms: {

@@ -73,6 +73,7 @@ export interface RoomStatus {
 export interface GrantedSubjects {
   publish: string[];
   subscribe: string[];
+  allowResponses: boolean;
 }
 
 export interface MemberRoomStatus {

@@ -103,6 +103,11 @@ export interface SubjectPermission {
 export interface Permissions {
   publish: SubjectPermission;
   subscribe: SubjectPermission;
+  /**
+   * Respond: may publish to the reply subject of each request it receives (nats-server's
+   * allow_responses, one reply within two minutes), in its own namespace's account only.
+   */
+  allowResponses: boolean;
 }
 
 export interface MemberResult extends Verdict {
@@ -230,7 +235,6 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     memberResults.set(key, result);
     if (result.accepted) settled.push({ key, namespace: members[order[i]!]!.metadata.namespace, result });
   }
-  answerRequests(settled, roomIndex, memberBudgets);
 
   const users: UserEntry[] = [];
   const namespaces = new Set<string>();
@@ -253,49 +257,6 @@ const entryOf = (roomIndex: RoomIndex, ref: MemberRoomStatus) => roomIndex.get(r
 
 /** What a Room offers the members of other namespaces it allows (spec.guestAccess). */
 const guestAccessOf = (room: Room): 'Subscribe' | 'Request' => room.spec?.guestAccess ?? 'Subscribe';
-
-/**
- * Responders answer requests on the requesters' private inboxes: a Respond member may publish to the
- * inbox of every member of its own namespace that may publish to its rooms, and nowhere else of its
- * namespace; requests from other namespaces (rooms offering Request) carry a reply subject of
- * nats-server's response routing (`_R_.…`), which routes each reply back to its requester once. (With
- * `allow_responses` a responder could publish to whatever reply subject a request names, past its own
- * deny list, and nats-server forgets those grants on every reload.) The grants count against the
- * responder's namespace's budget of bytes; a responder past it is left out.
- */
-function answerRequests(settled: readonly Settled[], roomIndex: RoomIndex, budgets: BudgetTracker): void {
-  const answered = new Set<RoomEntry>();
-  for (const { result } of settled) for (const ref of result.rooms) if (ref.granted && ref.access === 'Respond') answered.add(entryOf(roomIndex, ref));
-  if (answered.size === 0) return;
-  const inboxes = new Map<RoomEntry, string[]>();
-  for (const { namespace, result } of settled) {
-    for (const ref of result.rooms) {
-      if (!ref.granted || !PUBLISHES.has(ref.access)) continue;
-      const entry = entryOf(roomIndex, ref);
-      if (!answered.has(entry)) continue;
-      let list = inboxes.get(entry);
-      if (!list) inboxes.set(entry, (list = []));
-      list.push(ref.namespace === namespace ? `${result.inboxPrefix}.>` : RESPONSE_ROUTES);
-    }
-  }
-  for (const { namespace, result } of settled) {
-    const grants: string[] = [];
-    for (const ref of result.rooms) if (ref.granted && ref.access === 'Respond') grants.push(...(inboxes.get(entryOf(roomIndex, ref)) ?? []));
-    if (grants.length === 0) continue;
-    const p = result.permissions!;
-    const allow = canonical([...p.publish.allow, ...grants]);
-    const over = budgets.admit(namespace, { bytes: subjectBytes(allow) - subjectBytes(p.publish.allow) });
-    if (over) {
-      for (const entry of new Set(result.rooms.filter((r) => r.granted).map((r) => entryOf(roomIndex, r)))) entry.verdict.memberCount--;
-      Object.assign(result, reject('QuotaExceeded', over), { permissions: undefined, rooms: result.rooms.map(notGranted) });
-      continue;
-    }
-    result.permissions = { ...p, publish: { allow, deny: p.publish.deny } };
-  }
-}
-
-/** The reply subjects of nats-server's response routing for requests from other accounts. */
-export const RESPONSE_ROUTES = '_R_.>';
 
 /** Every accepted member's use of a room of another namespace: what wireAccounts() exports and imports. */
 function guestUses(settled: readonly Settled[], roomIndex: RoomIndex): GuestUse[] {
@@ -555,6 +516,7 @@ function compileMember(
   }
 
   const publish: string[] = [...(options.defaultPermissions?.publish ?? [])];
+  let allowResponses = false;
   const subscribe: string[] = [`${inboxPrefix}.>`, ...(options.defaultPermissions?.subscribe ?? [])];
   let unresolved = 0;
   const roomRefs = spec.rooms ?? [];
@@ -583,11 +545,13 @@ function compileMember(
       subscribe.push(subject);
       if (ownStream) publish.push(...(entry.consume ??= consumeSubjects(ownStream)));
     }
+    if (ref.access === 'Respond') allowResponses = true;
   }
 
   const permissions: Permissions = {
     publish: { allow: canonical(publish), deny: canonical(spec.deny?.publish ?? []) },
     subscribe: { allow: canonical(subscribe), deny: canonical(spec.deny?.subscribe ?? []) },
+    allowResponses,
   };
   return {
     accepted: true,

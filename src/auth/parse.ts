@@ -13,7 +13,7 @@ const USER = /^ {6}(\{nkey: .*\})$/;
 const REF = /^ *\$(U\d+_\d+)$/;
 const EXPORT = /^ {6}\{(stream|service): "([^"]+)", accounts: \[(.*)\]\}$/;
 const IMPORT = /^ {6}\{(stream|service): \{account: "([^"]+)", subject: "([^"]+)"\}\}$/;
-const BODY = /^\{nkey: "(U[A-Z2-7]{55})", permissions: \{publish: (\{[^}]*\}), subscribe: (\{[^}]*\})\}\}$/;
+const BODY = /^\{nkey: "(U[A-Z2-7]{55})", permissions: \{publish: (\{[^}]*\}), subscribe: (\{[^}]*\})(, allow_responses: true)?\}\}$/;
 const SHARD_MEMBER = /^# ([a-z0-9-]+\/[a-z0-9.-]+)$/;
 const SHARD_USER = /^(U\d+_\d+) = (\{nkey: .*\})$/;
 
@@ -69,7 +69,7 @@ export function parseRendered(main: string, shards: readonly string[]): AuthMode
 function entry(member: string, account: string, body: string): UserEntry | undefined {
   const m = BODY.exec(body);
   if (!m) return undefined;
-  const permissions: Permissions = { publish: subjectPermission(m[2]!), subscribe: subjectPermission(m[3]!) };
+  const permissions: Permissions = { publish: subjectPermission(m[2]!), subscribe: subjectPermission(m[3]!), allowResponses: m[4] !== undefined };
   return { publicKey: m[1]!, member, account, permissions };
 }
 

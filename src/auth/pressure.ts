@@ -40,7 +40,7 @@ export function withoutAdditions(next: AuthModel, last: AuthModel): Narrowed {
 
 /** What both grant: allow lists intersected, deny lists joined. */
 function narrowest(next: Permissions, last: Permissions): Permissions {
-  return { publish: both(next.publish, last.publish), subscribe: both(next.subscribe, last.subscribe) };
+  return { publish: both(next.publish, last.publish), subscribe: both(next.subscribe, last.subscribe), allowResponses: next.allowResponses && last.allowResponses };
 }
 
 function both(next: SubjectPermission, last: SubjectPermission): SubjectPermission {
@@ -60,4 +60,5 @@ function commonExports(next: ExportEntry[], last: ExportEntry[]): ExportEntry[] 
 
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((s, i) => s === b[i]);
 const samePermissions = (a: Permissions, b: Permissions) =>
+  a.allowResponses === b.allowResponses &&
   sameList(a.publish.allow, b.publish.allow) && sameList(a.publish.deny, b.publish.deny) && sameList(a.subscribe.allow, b.subscribe.allow) && sameList(a.subscribe.deny, b.subscribe.deny);

@@ -95,9 +95,9 @@ function wiring(account: AccountModel): string {
 
 /** A user's map, `{nkey: ..., permissions: {...}}`. */
 function userBody(entry: UserEntry): string {
-  const { publish, subscribe } = entry.permissions;
+  const { publish, subscribe, allowResponses } = entry.permissions;
   // Permissions before the key: with several unsafe values, the error names the same one as always.
-  const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}`;
+  const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}${allowResponses ? ', allow_responses: true' : ''}`;
   return `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
 }
 

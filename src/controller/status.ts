@@ -21,6 +21,7 @@ export function memberStatus(member: Member, result: MemberResult, enforcement: 
     const granted: GrantedSubjects = {
       publish: result.permissions.publish.allow,
       subscribe: result.permissions.subscribe.allow,
+      allowResponses: result.permissions.allowResponses,
     };
     status.grantedSubjects = granted;
   }

@@ -163,7 +163,7 @@ function checkAccounts(parsed: ParsedAccount[], compiled: Compiled, rooms: Room[
 /** The model as render() writes it: an empty allow list is written as a deny of `>` (any explicit `>` in the deny list folds into it). */
 function asRendered(model: Compiled['model']): Compiled['model'] {
   const fold = (p: SubjectPermission): SubjectPermission => (p.allow.length === 0 ? { allow: [], deny: p.deny.filter((s) => s !== '>') } : p);
-  return { ...model, users: model.users.map((u) => ({ ...u, permissions: { publish: fold(u.permissions.publish), subscribe: fold(u.permissions.subscribe) } })) };
+  return { ...model, users: model.users.map((u) => ({ ...u, permissions: { ...u.permissions, publish: fold(u.permissions.publish), subscribe: fold(u.permissions.subscribe) } })) };
 }
 
 let dir: string;
@@ -211,8 +211,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         for (const user of compiled.model.users) {
           const server = byKey.get(user.publicKey)!;
           expect(server.hasPermissions).toBe(true);
-          // Responders are granted their requesters' inboxes; nothing relies on allow_responses.
-          expect(server.responses).toBeNull();
+          expect(server.responses !== null).toBe(user.permissions.allowResponses);
           for (const probe of probesFor(user.permissions)) {
             stats.probes++;
             expect(serverAllows(server.publish, probe), `publish ${probe} for ${user.member}`).toBe(intended(user.permissions.publish, probe));

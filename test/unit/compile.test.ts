@@ -14,11 +14,11 @@ function permissionsOf(rooms: Room[], members: Member[], key: string, options?: 
 
 describe('access modes', () => {
   const cases: [AccessMode, Partial<Permissions>][] = [
-    ['Publish', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }}],
-    ['Subscribe', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }}],
-    ['PublishSubscribe', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }}],
-    ['Request', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }}],
-    ['Respond', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] } }],
+    ['Publish', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }, allowResponses: false }],
+    ['Subscribe', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: false }],
+    ['PublishSubscribe', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: false }],
+    ['Request', { publish: { allow: ['rooms.t.r'], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>'], deny: [] }, allowResponses: false }],
+    ['Respond', { publish: { allow: [], deny: [] }, subscribe: { allow: ['_INBOX_t_m.>', 'rooms.t.r'], deny: [] }, allowResponses: true }],
   ];
   it.each(cases)('%s grants exactly its subjects plus the private inbox', (access, expected) => {
     const perms = permissionsOf([room('t', 'r')], [member('t', 'm', { nkey: K1, rooms: [{ room: 'r', access }] })], 't/m');

@@ -23,7 +23,7 @@ describe('member status', () => {
       { type: 'Accepted', status: 'True', reason: 'Accepted', message: expect.any(String), observedGeneration: 7, lastTransitionTime: T0 },
       { type: 'Ready', status, reason, message: expect.any(String), observedGeneration: 7, lastTransitionTime: T0 },
     ]);
-    expect(s).toMatchObject({ publicKey: K, inboxPrefix: '_INBOX_t_m', observedGeneration: 7, grantedSubjects: { publish: ['rooms.t.r'], subscribe: ['_INBOX_t_m.>'] } });
+    expect(s).toMatchObject({ publicKey: K, inboxPrefix: '_INBOX_t_m', observedGeneration: 7, grantedSubjects: { publish: ['rooms.t.r'], subscribe: ['_INBOX_t_m.>'], allowResponses: false } });
   });
 
   it('keeps lastTransitionTime while a condition keeps its status, so an unchanged status is not rewritten', () => {
