@@ -432,14 +432,16 @@ interface RelayTarget {
   control: (server: number) => Promise<unknown>;
   /** Extra leak check after the attempt (e.g. the content of CONNZ answers). */
   inspect?: (o: Outcome, since: Map<Tap, number>, markers: string[]) => void;
+  /** The servers answer mal's own account here (its CONNZ import): `inspect` checks those answers name nothing of another namespace. */
+  ownAccountAnswers?: boolean;
   body?: Record<string, unknown>;
 }
 
 /**
  * mal/mreq requests on relay with reply `target.subject` (or, in a chain, reply relay2 and
  * `next: target.subject`); mal/mresp answers to the reply subject (in a chain, on relay2, where mal/mresp2
- * answers to `next`). A responder may publish only to its requesters' inboxes: the last hop's publish is
- * refused by every server, and nothing arrives.
+ * answers to `next`). allow_responses lets the last hop publish there, but only inside mal's own account,
+ * where no other namespace's subject or inbox exists: nothing arrives.
  */
 function relayRow(id: string, shape: string, target: RelayTarget, chain = false): void {
   row({
@@ -461,12 +463,9 @@ function relayRow(id: string, shape: string, target: RelayTarget, chain = false)
         await malControl(s);
         await target.control(s);
       }
-      // The last hop tried on every server, and every server refused it.
-      const last = p(chain ? 'mal/mresp2' : 'mal/mresp');
-      for (const s of SERVERS) await expectPublishRefused(o, last, s, target.subject);
       await settle(Object.values(P));
       for (const m of markers) leaks(o, taps(...target.victims), m, `mal's relayed message reached ${target.subject}`);
-      foreignOnMalInboxes(o, since, `relay to ${target.subject}`);
+      if (!target.ownAccountAnswers) foreignOnMalInboxes(o, since, `relay to ${target.subject}`);
       target.inspect?.(o, since, markers);
     },
   });
@@ -484,18 +483,18 @@ describe('1. the response relay', () => {
   relayRow('d2', "$SYS: every account's CONNZ import, asking for every connection's subscriptions", {
     subject: '$SYS.REQ.SERVER.PING.CONNZ',
     victims: [],
+    ownAccountAnswers: true,
     body: { subscriptions: true, auth: true },
     control: async () => {},
     inspect: (o, since) => {
-      // Any CONNZ answer at all means the responder's publish went through (it used to reach mal's own
-      // account's CONNZ import); one naming another namespace's connections is a leak across namespaces.
+      // A CONNZ answer through mal's own account's import lists mal's own connections (inside one
+      // namespace, see the README); one naming another namespace's connections is a leak across namespaces.
       const answers = [...since].flatMap(([tap, n]) => tap.seen.slice(n).filter((s) => !s.noResponders && s.text.includes('"connections"')).map((s) => ({ tap, s })));
       const foreign = [DEMO, GUEST, GUEST2].flatMap((ns) => [`_INBOX_${ns}_`, `rooms.${ns}.`]);
       const foreignKeys = Object.values(P).filter((x) => x.namespace !== MAL).map((x) => x.publicKey);
       for (const { tap, s } of answers) {
         const seen = [...foreign, ...foreignKeys].filter((f) => s.text.includes(f));
         if (seen.length > 0) succeed(o, 'connz', `CONNZ relayed by mal/mresp: ${tap.label} read other namespaces' connections: ${seen.slice(0, 6).join(', ')}${seen.length > 6 ? ', ...' : ''}`);
-        else succeed(o, 'connz', `CONNZ relayed by mal/mresp: ${tap.label} got a CONNZ answer (the responder published to $SYS.REQ.SERVER.PING.CONNZ)`);
       }
     },
   });
@@ -504,7 +503,6 @@ describe('1. the response relay', () => {
   relayRow('f2', "chain of two mal responders into a demo member's inbox", joeInboxTarget('chain'), true);
   relayRow('h1', 'into a room of demo that offers Subscribe, but not to mal', { subject: SHARED, victims: ['shared-sub.shared', 'g-subscribe.shared', 'g2-sub.shared'], control: sharedControl });
   relayRow('h2', 'into a room of demo that offers Request, but not to mal', svcTarget);
-  relayRow('i', "inside mal, into another mal room (relay3) that mal/mresp may not publish to", { subject: RELAY3, victims: ['mresp3.relay3'], control: relay3Control });
 
   for (const [id, target] of [
     ['g1', joeInboxTarget('g')],
@@ -541,6 +539,29 @@ describe('1. the response relay', () => {
       },
     });
   }
+});
+
+// ---- inside one namespace: what allow_responses allows, as the README says ---------------------------
+
+describe('inside one namespace (documented: allow_responses, nothing crosses to another namespace)', () => {
+  // A responder may publish to whatever reply subject a request names, past its own deny list, inside
+  // its own account. Explicit grants to exactly the requesters' inboxes would stop that, but were
+  // measured and dropped (README, security model). These tests pin today's behaviour: when one fails,
+  // the protection exists and it should become a row above.
+  it("mal's responder relays mal's request into another mal room it may not publish to", async () => {
+    const mreq = p('mal/mreq');
+    const m = marker('inside-relay');
+    mreq.conns[0]!.nc.publish(RELAY, encode({ m, from: mreq.id }), { reply: RELAY3 });
+    await allSee(taps('mresp.relay'), m, "mal/mreq's request reaches mal/mresp on every server");
+    await waitFor('the relayed answer on relay3', () => (taps('mresp3.relay3').some((t) => t.with(m).length > 0) ? true : undefined), 10_000);
+  }, 30_000);
+
+  it("a responder's deny list does not stop its replies (demo/greeter-denied, deny.publish _INBOX_demo_joe.>, answers joe)", async () => {
+    const joe = p('demo/joe');
+    const m = marker('deny-resp');
+    joe.conns[0]!.nc.publish(GREET, encode({ m, from: joe.id, tag: 'deny-probe' }), { reply: `${joe.inbox}.d` });
+    await waitFor("demo/greeter-denied's answer on joe's inbox", () => (taps('joe.inbox').some((t) => t.with(m, 'demo/greeter-denied').length > 0) ? true : undefined), 10_000);
+  }, 30_000);
 });
 
 // ---- known gap: where a guest's answers land in its own account -------------------------------------
@@ -943,25 +964,6 @@ describe('5. deny lists', () => {
       for (const s of SERVERS) await chatControl(s);
       await settle(Object.values(P));
       for (const tp of taps('muted.chat')) for (const s of tp.seen) succeed(o, tp.label, `${tp.label} delivered despite deny.subscribe: ${describeSeen(s)}`);
-    },
-  });
-  row({
-    name: "5c demo/greeter-denied (Respond on greet, deny.publish _INBOX_demo_joe.>) answers joe's request: its deny list wins over the responder's grant",
-    expected: 'refused',
-    attempt: async (o) => {
-      const joe = p('demo/joe');
-      const markers: string[] = [];
-      for (const s of SERVERS) {
-        const m = marker(`deny-resp-s${s}`);
-        markers.push(m);
-        joe.conns[s]!.nc.publish(GREET, encode({ m, from: joe.id, tag: 'deny-probe' }), { reply: `${joe.inbox}.d` });
-        o.attempts++;
-        await allSee(taps('greeter-denied.greet'), m, `joe's request from server ${s} reaches demo/greeter-denied on every server`);
-        await allSee(taps('joe.inbox'), (t) => t.with(m, 'demo/greeter').length > 0, "demo/greeter's answer (no deny) reaches joe on every server");
-      }
-      for (const s of SERVERS) await expectPublishRefused(o, p('demo/greeter-denied'), s, `${joe.inbox}.d`);
-      await settle(Object.values(P));
-      for (const m of markers) leaks(o, taps('joe.inbox'), m, "demo/greeter-denied's answer reached joe's inbox despite deny.publish _INBOX_demo_joe.>", 'demo/greeter-denied');
     },
   });
 });
