@@ -39,6 +39,8 @@ export class ServerRollout implements Rollout {
   private failures = 0;
   private started?: { hash: string; at: number };
   private restartRequested?: string;
+  /** Per pod, the generation it is known to enforce with every service import wired. */
+  private readonly wired = new Map<string, string>();
   /** When pods were last annotated: give kubelet a moment before asking for a reload. */
   private pokedAt = 0;
 
@@ -96,12 +98,20 @@ export class ServerRollout implements Rollout {
     const conn = await system.server(url);
     let now = await system.generation(conn);
     if (now === generation.hash) {
+      // Already there, but not through this rollout (a sidecar's reload, or an operator restart since):
+      // whether the service imports of accounts that were new then are wired is unknown, so reload once more.
+      if (strategy !== 'restart' && generation.serviceImporters.length > 0 && this.wired.get(name) !== generation.hash) {
+        const refused = await this.rewire(conn, name, generation, 'the generation was loaded outside this rollout');
+        if (refused) return refused;
+      }
+      this.wired.set(name, generation.hash);
       this.waiting.delete(name);
       return undefined;
     }
     if (strategy === 'restart') await this.requestRestart(pod, generation.hash);
     // Accounts with service imports that this server does not have yet need a second reload.
-    const newImporters = strategy === 'reload' && generation.serviceImporters.length > 0 ? await this.missingAccounts(system, conn, generation.serviceImporters) : [];
+    // A restarted server wires them at start; a reloaded one (by the operator or a sidecar) on the next reload.
+    const newImporters = strategy !== 'restart' && generation.serviceImporters.length > 0 ? await this.missingAccounts(system, conn, generation.serviceImporters) : [];
     const sincePoke = Date.now() - this.pokedAt;
     if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
@@ -127,13 +137,12 @@ export class ServerRollout implements Rollout {
         now = await system.generation(conn);
       }
       if (now === generation.hash && newImporters.length > 0) {
-        const refused = await system.reload(conn);
         reloads++;
-        metrics.reloads.inc({ server: name, result: refused ? 'refused' : 'rewired' });
-        if (refused) return this.degraded(`server ${name} refused the second reload of generation ${short} (it wires the service imports of new accounts): ${refused}`);
-        log.info('server reloaded again to wire the service imports of new accounts', { server: name, generation: short, accounts: newImporters });
+        const refused = await this.rewire(conn, name, generation, `new accounts ${newImporters.join(', ')}`);
+        if (refused) return refused;
       }
       if (now === generation.hash) {
+        this.wired.set(name, generation.hash);
         log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: Date.now() - (this.started?.at ?? Date.now()) });
         this.waiting.delete(name);
         return undefined;
@@ -145,6 +154,15 @@ export class ServerRollout implements Rollout {
     if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = Date.now();
     const what = strategy === 'restart' ? 'to restart with' : halfDelivered ? 'to receive every shard of' : 'to receive';
     return this.wait(name, generation.hash, what, now);
+  }
+
+  /** A second reload: nats-server wires the service imports of an account that was new in the first only now. */
+  private async rewire(conn: ServerConnection, name: string, generation: Rendered, why: string): Promise<RolloutResult | undefined> {
+    const refused = await this.o.system.reload(conn);
+    this.o.metrics.reloads.inc({ server: name, result: refused ? 'refused' : 'rewired' });
+    if (refused) return this.degraded(`server ${name} refused the second reload of generation ${generation.hash.slice(0, 12)} (it wires the service imports of new accounts): ${refused}`);
+    this.o.log.info('server reloaded again to wire the service imports of new accounts', { server: name, generation: generation.hash.slice(0, 12), why });
+    return undefined;
   }
 
   private async missingAccounts(system: NatsSystem, conn: ServerConnection, accounts: readonly string[]): Promise<string[]> {
