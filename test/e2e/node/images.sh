@@ -52,7 +52,8 @@ save() {
   rm -f "$f.partial"
   "${BA[@]}" push -q "$image" "docker-archive:$f.partial:$image" >/dev/null
   mv -f "$f.partial" "$f"
-  find "$CACHE" -maxdepth 1 -name "$name-*.tar" ! -name "$name-$key.tar" -delete
+  # (exactly NAME-<16 hex>.tar: "nats-*" would also match the nats-box archives)
+  find "$CACHE" -maxdepth 1 -regextype posix-extended -regex ".*/$name-[0-9a-f]{16}\.tar" ! -name "$name-$key.tar" -delete
   ln -sfn "$f" "$OUT/$name.tar"
   log "$name: $image ($(du -h "$f" | cut -f1)) -> $f"
 }
