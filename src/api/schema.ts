@@ -145,7 +145,7 @@ const roomRef: Schema = {
     access: str(
       'Publish: publish to the subject. Subscribe: subscribe to it. PublishSubscribe: both. ' +
         'Request: publish requests and receive replies on the private inbox. ' +
-        "Respond: subscribe to the subject and answer the requests it receives (allow_responses; a room's own namespace only).",
+        "Respond: subscribe to the subject and answer requests (allow_responses; in the room's own namespace only).",
       { enum: [...ACCESS_MODES] },
     ),
   },
