@@ -1,6 +1,8 @@
 // `npm run sandbox`: the operator on the test platform, for a newcomer to watch permissions change
-// live. A real kube-apiserver and etcd, three real nats-servers with their Pods, the kubelet stand-in,
-// the operator's main job in this process, and examples/ applied. Runs until Ctrl-C, then cleans up.
+// live. A real kube-apiserver, etcd and kube-controller-manager (namespaces really delete, default
+// ServiceAccounts appear, the garbage collector removes a deleted Member's credentials Secret), three
+// real nats-servers with their Pods, the kubelet stand-in, the operator's main job in this process,
+// and examples/ applied. Runs until Ctrl-C, then cleans up.
 import { copyFileSync, mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -21,8 +23,8 @@ const step = (what: string) => process.stderr.write(`[sandbox] ${what}\n`);
 rmSync(state, { recursive: true, force: true });
 mkdirSync(state, { recursive: true });
 
-step('starting etcd and kube-apiserver ...');
-const cp = await startControlPlane();
+step('starting etcd, kube-apiserver and kube-controller-manager ...');
+const cp = await startControlPlane({ controllerManager: true });
 const kube = new TestKube(cp.kubeConfig);
 await kube.ensureNamespace('nats');
 
@@ -67,6 +69,7 @@ writeFileSync(
 
 process.stdout.write(`
 The sandbox is up: a real kube-apiserver, 3 nats-servers, and the operator, with examples/ applied.
+A real kube-controller-manager runs too (pid ${cp.pids().controllerManager}): deleted namespaces go away, owned Secrets are garbage-collected.
 
   Talk to it:         source .sandbox/env        (sets KUBECONFIG, and PATH for the pinned kubectl and nats CLI)
                       kubectl get rooms,members -A

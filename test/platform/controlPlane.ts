@@ -1,7 +1,10 @@
 // A real Kubernetes control plane without nodes: etcd and kube-apiserver on free loopback ports, with
 // real authentication (static bearer tokens: an admin in system:masters and a non-admin user for RBAC
 // tests), RBAC authorization, a service-account signing key (so TokenRequest works), self-signed serving
-// certificates the kubeconfig trusts, and this project's CRDs installed and Established.
+// certificates the kubeconfig trusts, and this project's CRDs installed and Established. Opt-in
+// (`controllerManager: true`, the sandbox's choice): a real kube-controller-manager as well, so that
+// namespaces really finish deleting, default ServiceAccounts appear and the garbage collector removes
+// objects whose owner is gone. The test suite runs without it.
 //
 // No vitest imports: the sandbox script uses this too. Every process dies with the Node process that
 // started it (see test/support/processes.ts); temp dirs are removed on stop(), on process exit, and,
@@ -14,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
-import { binary } from '../support/binaries.js';
+import { binary, cacheDir } from '../support/binaries.js';
 import { FatalWaitError, freePort, startProcess, waitFor, type Started } from '../support/processes.js';
 
 export type UserName = 'admin' | 'user';
@@ -51,10 +54,10 @@ export interface ControlPlane extends ControlPlaneClient {
   timings: Record<string, number>;
   /** Stops kube-apiserver and starts it again on the same port with the same etcd, certs and flags; resolves when /readyz is ok. */
   restartApiserver(opts?: { graceful?: boolean }): Promise<void>;
-  /** Output of kube-apiserver and etcd so far (for failure messages). */
-  logs(): { apiserver: string; etcd: string };
+  /** Output of kube-apiserver, etcd and (when started) kube-controller-manager so far (for failure messages). */
+  logs(): { apiserver: string; etcd: string; controllerManager?: string };
   /** Process ids (the apiserver's changes on restart). */
-  pids(): { apiserver: number | undefined; etcd: number | undefined };
+  pids(): { apiserver: number | undefined; etcd: number | undefined; controllerManager?: number | undefined };
   /** Every temp dir it made (the control plane dir, and etcd's on /dev/shm when available); stop() removes them. */
   tempDirs: string[];
   /** Kills everything and removes the temp dirs. Idempotent. */
@@ -68,6 +71,15 @@ export interface ControlPlaneOptions {
   apiserverArgs?: string[];
   /** Overall startup timeout. */
   timeoutMs?: number;
+  /**
+   * Also run kube-controller-manager (default false): started once kube-apiserver is ready, as the user
+   * system:kube-controller-manager with a service account per controller, stopped by stop(). It talks
+   * to the API server on 127.0.0.1 only and serves no port. Start resolves once the serviceaccount
+   * controller has made `default/default`. Needs `bash test/platform/install-binaries.sh kube-controller-manager`.
+   */
+  controllerManager?: boolean;
+  /** Extra kube-controller-manager flags (with controllerManager). */
+  controllerManagerArgs?: string[];
 }
 
 export interface KubectlResult {
@@ -80,6 +92,8 @@ const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const DIR_PREFIX = 'nro-cp-';
 const ETCD_DIR_PREFIX = 'nro-etcd-';
 const SHM = '/dev/shm';
+const SERVICE_CLUSTER_IP_RANGE = '10.96.0.0/16';
+const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
 /** crds/*.yaml of this repo, or of $NRO_CRDS_DIR (to try CRDs generated elsewhere). */
 export function defaultCrdFiles(): string[] {
@@ -108,13 +122,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   };
   process.once('exit', removeDirs);
 
-  const processes: { etcd?: Started; apiserver?: Started } = {};
+  const processes: { etcd?: Started; apiserver?: Started; controllerManager?: Started } = {};
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     // SIGKILL: a graceful kube-apiserver shutdown takes seconds and there is nothing to keep.
-    await Promise.all([processes.apiserver?.stop('SIGKILL'), processes.etcd?.stop('SIGKILL')]);
+    await Promise.all([processes.controllerManager?.stop('SIGKILL'), processes.apiserver?.stop('SIGKILL'), processes.etcd?.stop('SIGKILL')]);
     removeDirs();
     process.removeListener('exit', removeDirs);
   };
@@ -126,11 +140,17 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       admin: { name: 'admin', groups: ['system:masters'] },
       user: { name: 'user', groups: ['developers'] },
     };
+    // kube-controller-manager's own identity, which the bootstrap RBAC policy knows (not one of `users`).
+    const kcmToken = opts.controllerManager ? randomBytes(24).toString('hex') : undefined;
     writeFileSync(
       join(dir, 'tokens.csv'),
-      (Object.keys(users) as UserName[]).map((u) => `${tokens[u]},${users[u].name},uid-${users[u].name},"${users[u].groups.join(',')}"`).join('\n') + '\n',
+      [
+        ...(Object.keys(users) as UserName[]).map((u) => `${tokens[u]},${users[u].name},uid-${users[u].name},"${users[u].groups.join(',')}"`),
+        ...(kcmToken ? [`${kcmToken},${CONTROLLER_MANAGER_USER},uid-kube-controller-manager,""`] : []),
+      ].join('\n') + '\n',
       { mode: 0o600 },
     );
+    const kcmBinary = opts.controllerManager ? controllerManagerBinary() : undefined;
     // ECDSA P-256 (ES256): generated in well under a millisecond, accepted for service-account tokens.
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
@@ -167,7 +187,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
+      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
       '--profiling=false',
       // On SIGTERM, end open watches within 2 s; otherwise a graceful shutdown waits 60 s for them.
       '--shutdown-watch-termination-grace-period=2s',
@@ -229,11 +249,52 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     await waitReady();
     timings.ready = Date.now() - t0;
 
+    if (kcmBinary && kcmToken) {
+      const kcmKubeconfig = join(dir, 'kube-controller-manager.kubeconfig');
+      writeFileSync(kcmKubeconfig, kubeconfigYaml(server, readFileSync(caFile, 'utf8'), CONTROLLER_MANAGER_USER, kcmToken), { mode: 0o600 });
+      const kcmArgs = [
+        // The API server at https://127.0.0.1:<port>: an address, so nothing is resolved.
+        `--kubeconfig=${kcmKubeconfig}`,
+        // Each controller as its own service account (what its bootstrap ClusterRole grants), like a real cluster.
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+        // Published as the kube-root-ca.crt ConfigMap in every namespace.
+        `--root-ca-file=${caFile}`,
+        '--leader-elect=false',
+        // Serves nothing (no health port to authenticate callers of); were it to, only on loopback.
+        '--bind-address=127.0.0.1',
+        '--secure-port=0',
+        `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+        '--profiling=false',
+        // Unless the caller chooses: all but the pod garbage collector, which force-deletes Pods bound to
+        // a Node that does not exist, and there are no Node objects here (the kubelet stand-in serves Pods
+        // bound to a made-up node name). The first mention of a controller wins, so it is not appended.
+        ...(opts.controllerManagerArgs?.some((a) => a.startsWith('--controllers')) ? [] : ['--controllers=*,-pod-garbage-collector-controller']),
+        ...(opts.controllerManagerArgs ?? []),
+      ];
+      processes.controllerManager = startProcess(kcmBinary, kcmArgs, { cwd: dir, env: loopbackOnlyEnv() });
+      // Running and able to act: the serviceaccount controller has made the default namespace's ServiceAccount.
+      await waitFor('kube-controller-manager to create the ServiceAccount default/default', async () => {
+        failIfExited();
+        const res = await rawGet(info, '/api/v1/namespaces/default/serviceaccounts/default');
+        return res.status === 200 ? true : undefined;
+      }, timeoutMs, 50);
+      timings.controllerManager = Date.now() - t0;
+    }
+
     return {
       ...client,
       timings,
-      logs: () => ({ apiserver: processes.apiserver?.output() ?? '', etcd: processes.etcd?.output() ?? '' }),
-      pids: () => ({ apiserver: processes.apiserver?.child.pid, etcd: processes.etcd?.child.pid }),
+      logs: () => ({
+        apiserver: processes.apiserver?.output() ?? '',
+        etcd: processes.etcd?.output() ?? '',
+        ...(processes.controllerManager ? { controllerManager: processes.controllerManager.output() } : {}),
+      }),
+      pids: () => ({
+        apiserver: processes.apiserver?.child.pid,
+        etcd: processes.etcd?.child.pid,
+        ...(processes.controllerManager ? { controllerManager: processes.controllerManager.child.pid } : {}),
+      }),
       tempDirs: [...dirs],
       stop,
       async restartApiserver({ graceful = true } = {}) {
@@ -244,7 +305,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       },
     };
   } catch (e) {
-    const logs = `\n--- kube-apiserver ---\n${tail(processes.apiserver?.output() ?? '')}\n--- etcd ---\n${tail(processes.etcd?.output() ?? '')}`;
+    let logs = `\n--- kube-apiserver ---\n${tail(processes.apiserver?.output() ?? '')}\n--- etcd ---\n${tail(processes.etcd?.output() ?? '')}`;
+    if (processes.controllerManager) logs += `\n--- kube-controller-manager ---\n${tail(processes.controllerManager.output())}`;
     await stop();
     throw e instanceof Error ? Object.assign(e, { message: e.message + logs }) : e;
   }
@@ -323,6 +385,25 @@ async function installCrds(kc: KubeConfig, crds: { file: string; crd: V1CustomRe
         return true;
       }, timeoutMs, 20);
     }),
+  );
+}
+
+/** The cached kube-controller-manager (not among install-binaries.sh's defaults; scripts/ensure-deps.sh builds it). */
+function controllerManagerBinary(): string {
+  const path = join(cacheDir(), 'bin', 'current', 'kube-controller-manager');
+  if (!existsSync(path)) {
+    throw new Error(`kube-controller-manager is not installed at ${path}: run \`bash test/platform/install-binaries.sh kube-controller-manager\` (scripts/ensure-deps.sh does this for you)`);
+  }
+  return path;
+}
+
+/**
+ * This process's environment without what could send kube-controller-manager's requests anywhere but
+ * the loopback address in its kubeconfig: no proxy variables, no in-cluster API server address.
+ */
+function loopbackOnlyEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !/^(https?_proxy|all_proxy|no_proxy|kubernetes_service_host|kubernetes_service_port.*)$/i.test(k)),
   );
 }
 
