@@ -217,8 +217,8 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   for (let i = 0; i < order.length; i++) {
     const key = keys[order[i]!]!;
     const result = results[i]!;
+    const namespace = members[order[i]!]!.metadata.namespace;
     if (result.accepted) {
-      const namespace = members[order[i]!]!.metadata.namespace;
       // A member left out holds neither its key nor its inbox, nor any of its namespace's budget.
       const conflict =
         claimConflict(result, reserved, keyOwners, inboxOwners) ??
@@ -233,13 +233,12 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
       }
     }
     memberResults.set(key, result);
-    if (result.accepted) settled.push({ key, namespace: members[order[i]!]!.metadata.namespace, result });
+    if (result.accepted) settled.push({ key, namespace, result });
   }
 
   const users: UserEntry[] = [];
   const namespaces = new Set<string>();
   for (const { key, namespace, result } of settled) {
-    if (!result.accepted) continue;
     users.push({ publicKey: result.publicKey!, member: key, account: accountName(prefix, namespace), permissions: result.permissions! });
     namespaces.add(namespace);
   }
@@ -262,7 +261,6 @@ const guestAccessOf = (room: Room): 'Subscribe' | 'Request' => room.spec?.guestA
 function guestUses(settled: readonly Settled[], roomIndex: RoomIndex): GuestUse[] {
   const uses: GuestUse[] = [];
   for (const { namespace, result } of settled) {
-    if (!result.accepted) continue;
     for (const ref of result.rooms) {
       if (!ref.granted || ref.namespace === namespace) continue;
       uses.push({ home: ref.namespace, subject: ref.subject!, guest: namespace, kind: guestAccessOf(entryOf(roomIndex, ref).room) === 'Request' ? 'service' : 'stream' });
