@@ -102,7 +102,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     options: Object.fromEntries(Object.keys(OPTIONS).map((k) => [k, { type: 'string' as const }])),
     strict: true,
   });
-  const get = (name: OptionName): string => (values[name] as string | undefined) ?? env[OPTIONS[name].env] ?? OPTIONS[name].def;
+  // An empty environment variable counts as unset (charts often render `value: ""`); an empty flag does not.
+  const get = (name: OptionName): string => (values[name] as string | undefined) ?? (env[OPTIONS[name].env] || undefined) ?? OPTIONS[name].def;
   const fail = (name: OptionName, why: string): never => {
     throw new Error(`--${name}: ${why}`);
   };
@@ -135,14 +136,22 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
   }
   const defaultPublish = list(get('default-publish'));
   const defaultSubscribe = list(get('default-subscribe'));
-  for (const s of [...defaultPublish, ...defaultSubscribe]) if (!isSubject(s)) fail('default-publish', `${s} is not a NATS subject`);
+  for (const s of defaultPublish) if (!isSubject(s)) fail('default-publish', `${s} is not a NATS subject`);
+  for (const s of defaultSubscribe) if (!isSubject(s)) fail('default-subscribe', `${s} is not a NATS subject`);
   const reloadStrategy = get('reload-strategy') as ReloadStrategy;
   if (!['reload', 'sidecar', 'restart', 'none'].includes(reloadStrategy)) fail('reload-strategy', `${reloadStrategy} is not one of reload, sidecar, restart, none`);
   const logLevel = get('log-level') as OperatorConfig['logLevel'];
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) fail('log-level', `${logLevel} is not a level`);
   const number = (name: OptionName) => {
-    const n = Number(get(name));
-    return Number.isFinite(n) && n >= 0 ? n : fail(name, `${get(name)} is not a non-negative number`);
+    const text = get(name).trim();
+    const n = Number(text);
+    return text !== '' && Number.isFinite(n) && n >= 0 ? n : fail(name, `${JSON.stringify(get(name))} is not a non-negative number`);
+  };
+  const boolean = (name: OptionName) => {
+    const text = get(name).trim().toLowerCase();
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+    return fail(name, `${JSON.stringify(get(name))} is not true or false`);
   };
   return {
     natsNamespace,
@@ -159,10 +168,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     defaultSubscribe,
     clientUrl: get('client-url') || `nats://nats.${natsNamespace}.svc:4222`,
     reloadStrategy,
-    pokePods: get('poke-pods') !== 'false',
+    pokePods: boolean('poke-pods'),
     serverTimeoutMs: number('server-timeout-ms'),
     healthAddr: get('health-addr'),
-    leaderElection: get('leader-election') !== 'false',
+    leaderElection: boolean('leader-election'),
     leaseName: get('lease-name'),
     operatorNamespace: get('operator-namespace') || natsNamespace,
     leaseNamespace: get('lease-namespace') || get('operator-namespace') || natsNamespace,

@@ -39,7 +39,22 @@ describe('loadConfig', () => {
     [['--reload-strategy=yolo'], /--reload-strategy/],
     [['--debounce-ms=-1'], /--debounce-ms/],
     [['--no-such-flag=1'], /no-such-flag/],
+    [['--default-publish=ok,bad subject'], /--default-publish/],
+    [['--default-subscribe=bad subject'], /--default-subscribe/],
+    [['--poke-pods=no'], /--poke-pods: "no" is not true or false/],
+    [['--leader-election=0'], /--leader-election/],
+    [['--debounce-ms='], /--debounce-ms: "" is not a non-negative number/],
   ])('refuses %j with a message naming the flag', (args, message) => {
     expect(() => loadConfig(args, {})).toThrow(message);
+  });
+
+  it('reads booleans as true or false only, in any case', () => {
+    expect(loadConfig(['--poke-pods=FALSE', '--leader-election=false'], {})).toMatchObject({ pokePods: false, leaderElection: false });
+    expect(loadConfig([], { NRO_POKE_PODS: 'True' })).toMatchObject({ pokePods: true });
+  });
+
+  it('takes an empty environment variable as unset, not as 0 or false', () => {
+    const c = loadConfig([], { NRO_DEBOUNCE_MS: '', NRO_POKE_PODS: '', NRO_NATS_NAMESPACE: '' });
+    expect(c).toMatchObject({ debounceMs: 100, pokePods: true, natsNamespace: 'nats' });
   });
 });
