@@ -14,12 +14,13 @@ import { connect, nkeyAuthenticator, type NatsConnection } from 'nats';
 import { keyWithoutSeed } from '../src/auth/keys.js';
 import { GENERATION_MARKER_PREFIX } from '../src/auth/render.js';
 import { forEachLimited } from '../src/controller/credentials.js';
-import { paths } from '../src/controller/kube.js';
+import { paths } from '../src/kube/paths.js';
 import type { Member } from '../src/api/types.js';
 import { TestKube } from '../test/support/kube.js';
 import { member, room } from '../test/support/objects.js';
 import { waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
+import { CONFIG_HASH_ANNOTATION, SYSTEM_SEED_KEY } from '../src/api/metadata.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STATE = process.env.NRO_NODE_STATE ?? '/tmp/nro-node';
@@ -70,7 +71,7 @@ export async function benchNodePropagation(): Promise<void> {
 
     // Each server on its own, by pod IP, as the operator's system user.
     const system = await kube.secret(NATS_NS, 'nats-rooms-operator-system');
-    const seed = new TextEncoder().encode(Buffer.from(system!.data!['nkey.seed']!, 'base64').toString());
+    const seed = new TextEncoder().encode(Buffer.from(system!.data![SYSTEM_SEED_KEY]!, 'base64').toString());
     const pods = await kube.client.get<{ items: { metadata: { name: string }; status: { podIP?: string } }[] }>(paths.pods(NATS_NS), { labelSelector: SELECTOR });
     for (const p of pods.items) {
       const nc = await connect({ servers: `nats://${p.status.podIP}:4222`, authenticator: nkeyAuthenticator(seed), reconnect: false });
@@ -95,7 +96,7 @@ export async function benchNodePropagation(): Promise<void> {
         const gens = await Promise.all(servers.map(generationOf));
         last = { before, servers: gens };
         if (gens[0] === before || gens.some((g) => g !== gens[0])) return undefined;
-        const hash = (await kube.secret(NATS_NS, 'nats-rooms-auth'))?.metadata.annotations?.['natsrooms.io/config-hash'];
+        const hash = (await kube.secret(NATS_NS, 'nats-rooms-auth'))?.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
         last = { before, secret: hash, servers: gens };
         return hash === gens[0] ? true : undefined;
       }, 60_000, 10).catch((e: Error) => { throw new Error(`${e.message}; last seen: ${JSON.stringify(last)}`); });

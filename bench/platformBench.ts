@@ -6,7 +6,7 @@ import { keyWithoutSeed } from '../src/auth/keys.js';
 import { GENERATION_MARKER_PREFIX } from '../src/auth/render.js';
 import { fileURLToPath } from 'node:url';
 import { forEachLimited } from '../src/controller/credentials.js';
-import { paths } from '../src/controller/kube.js';
+import { paths } from '../src/kube/paths.js';
 import type { Member } from '../src/api/types.js';
 import { startControlPlane, type ControlPlane } from '../test/platform/controlPlane.js';
 import { AUTH_SHARDS, startNatsCluster, type NatsCluster } from '../test/platform/natsPods.js';
@@ -15,6 +15,7 @@ import { member, room } from '../test/support/objects.js';
 import { metric, samples } from '../test/support/metrics.js';
 import { FatalWaitError, freePorts, startProcess, waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
+import { CONFIG_HASH_ANNOTATION, SYSTEM_SEED_KEY } from '../src/api/metadata.js';
 
 const NS = 'bench';
 const NATS = 'nats';
@@ -64,7 +65,7 @@ async function rig(): Promise<Rig> {
   await kube.apply(room(NS, 'r0'));
   await kube.apply(room(NS, 'r1'));
   const system = await kube.secret(NATS, 'nats-rooms-operator-system');
-  const seed = Buffer.from(system!.data!['nkey.seed']!, 'base64').toString();
+  const seed = Buffer.from(system!.data![SYSTEM_SEED_KEY]!, 'base64').toString();
   // The system user exists on the servers once the operator's first generation is enforced.
   const servers = await waitFor('the system user on every server', async () =>
     Promise.all(nats.urls.map(async (url) => {
@@ -102,7 +103,7 @@ async function untilEnforced(r: Rig, before: string | undefined, timeoutMs: numb
       if (gens[0] === before || gens.some((g) => g !== gens[0])) return undefined;
       // Every server moved to one new generation: it must be the Secret's (read only now, to keep the
       // polling off the API server the operator is writing to).
-      const hash = (await r.kube.secret(NATS, 'nats-rooms-auth'))?.metadata.annotations?.['natsrooms.io/config-hash'];
+      const hash = (await r.kube.secret(NATS, 'nats-rooms-auth'))?.metadata.annotations?.[CONFIG_HASH_ANNOTATION];
       last = { before, secret: hash, servers: gens };
       return hash === gens[0] ? true : undefined;
     }, timeoutMs, 10);

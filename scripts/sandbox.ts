@@ -88,11 +88,11 @@ or by hand with the nats CLI:
   kubectl -n demo get secret joe-nats-credentials -o jsonpath='{.data.nkey\\.seed}' | base64 -d > .sandbox/joe.nk
   nats --server ${urls[0]} --nkey .sandbox/joe.nk --inbox-prefix _INBOX_demo_joe sub '_INBOX.>'   # refused
 
-Then change something and watch it go live:
+Then change something and watch it go live on a connection that stays open:
 
+  npm run story -- --live                         # pam asks every second; leave it running
   kubectl -n demo patch member pam --type=json -p '[{"op":"remove","path":"/spec/rooms/0"}]'
-  kubectl -n demo wait --for=condition=Ready member/pam
-  npm run story                                   # pam's request is now refused
+                                                  # (another terminal) pam's live connection is refused
 
 Press Ctrl-C to stop and clean up.
 `);

@@ -3,6 +3,7 @@
 // admits and what the compiler accepts come from one place.
 import { ACCESS_MODES, GROUP, VERSION } from './types.js';
 import * as g from './grammar.js';
+import { CONDITION_TYPES, READY_REASONS, ROOM_REF_REASONS, VERDICT_REASONS } from './conditions.js';
 
 type Schema = Record<string, unknown>;
 
@@ -56,9 +57,12 @@ const conditions: Schema = {
     type: 'object',
     required: ['type', 'status', 'reason', 'message'],
     properties: {
-      type: str('Condition type: Accepted, Ready or Degraded.'),
+      type: str(`Condition type: ${CONDITION_TYPES.join(' or ')}.`),
       status: str('True, False or Unknown.', { enum: ['True', 'False', 'Unknown'] }),
-      reason: str('A CamelCase reason a program can match on.'),
+      reason: str(
+        `A CamelCase reason a program can match on. Accepted: ${VERDICT_REASONS.join(', ')}. ` +
+          `Ready: ${READY_REASONS.join(', ')}, or the Accepted reason when not accepted.`,
+      ),
       message: str('What happened, for humans.'),
       observedGeneration: { type: 'integer', format: 'int64', description: 'The generation this condition describes.' },
       lastTransitionTime: str('When the status last changed.', { format: 'date-time' }),
@@ -215,7 +219,7 @@ export const memberSchema: Schema = {
               access: { type: 'string' },
               granted: { type: 'boolean' },
               subject: { type: 'string' },
-              reason: { type: 'string' },
+              reason: str(`Why it was or was not granted: ${ROOM_REF_REASONS.join(', ')}.`),
             },
           },
         },

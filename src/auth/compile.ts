@@ -9,6 +9,7 @@ import { canonical, covers, intersects, isLiteral, isWithinRoot } from './subjec
 import { consumeSubjects, produceSubjects } from './jetstream.js';
 import { isValidPublicUserKey, LOCKED_USER_KEY } from './keys.js';
 import { accountName, wireAccounts, type AccountModel, type GuestUse } from './accounts.js';
+import type { RoomRefReason, VerdictReason } from '../api/conditions.js';
 
 export interface CompileOptions {
   /**
@@ -57,31 +58,9 @@ export const DEFAULT_BUDGET: Required<NamespaceBudget> = { members: 10_000, room
 
 export const DEFAULT_ACCOUNT = 'ROOMS';
 
-export type Reason =
-  | 'Accepted'
-  | 'SomeRoomsUnresolved'
-  | 'InvalidName'
-  | 'InvalidSpec'
-  | 'SubjectOutsideRoot'
-  | 'StreamOutsideNamespace'
-  | 'InvalidNkey'
-  | 'KeyPending'
-  | 'CredentialsUnavailable'
-  | 'ReservedKey'
-  | 'DuplicateNkey'
-  | 'InboxPrefixOutsideNamespace'
-  | 'InboxPrefixConflict'
-  | 'SubjectConflict'
-  | 'QuotaExceeded';
-
-export type RoomRefReason =
-  | 'Granted'
-  | 'RoomNotFound'
-  | 'RoomRejected'
-  | 'RoomNotAllowed'
-  | 'AccessNotOffered'
-  | 'SubjectConflict'
-  | 'MemberRejected';
+/** See api/conditions.ts: every reason in one place. */
+export type Reason = VerdictReason;
+export type { RoomRefReason };
 
 export interface Verdict {
   accepted: boolean;

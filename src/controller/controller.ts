@@ -3,12 +3,16 @@
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { CREDENTIALS_SELECTOR, type SecretObject } from './credentials.js';
-import { EventRecorder } from './events.js';
-import { paths, type KubeClient, type KubeObject } from './kube.js';
-import type { Metrics } from './metrics.js';
-import { Reconciler, type Caches, type Rollout } from './reconciler.js';
-import { Reflector } from './reflector.js';
+import type { Pod, Secret } from '../kube/types.js';
+import { CREDENTIALS_SELECTOR } from '../api/metadata.js';
+import { EventRecorder } from '../kube/events.js';
+import { type KubeClient } from '../kube/client.js';
+import { paths } from '../kube/paths.js';
+import type { KubeObject } from '../kube/types.js';
+import type { Metrics } from '../metrics.js';
+import { Reconciler, type Caches } from './reconciler.js';
+import type { Rollout } from '../reload/rollout.js';
+import { Reflector } from '../kube/reflector.js';
 import { WorkQueue } from './workQueue.js';
 
 /** Status-only updates (mostly the operator's own writes) change nothing a reconcile reads as input. */
@@ -47,12 +51,13 @@ export class Controller {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
   readonly caches: Caches;
-  private readonly all: () => Reflector<KubeObject>[];
-  private readonly rooms: Reflector<KubeObject>[];
-  private readonly members: Reflector<KubeObject>[];
-  private readonly credentials: Reflector<KubeObject>[];
-  private readonly authSecret: Reflector<KubeObject>;
-  private readonly pods: Reflector<KubeObject>;
+  /** Every reflector, for what they share: starting, stopping, being synced. */
+  private readonly all: () => Pick<Reflector<KubeObject>, 'start' | 'stop' | 'synced' | 'whenSynced' | 'failures'>[];
+  private readonly rooms: Reflector<Room>[];
+  private readonly members: Reflector<Member>[];
+  private readonly credentials: Reflector<Secret>[];
+  private readonly authSecret: Reflector<Secret>;
+  private readonly pods: Reflector<Pod>;
   private leading = false;
   private inputVersion = 0;
   private resyncTimer?: NodeJS.Timeout;
@@ -67,14 +72,14 @@ export class Controller {
       this.inputVersion++;
       enqueue();
     };
-    const reflector = (
+    const reflector = <T extends KubeObject>(
       name: string,
       path: string,
       selectors: { labelSelector?: string; fieldSelector?: string } = {},
-      isRelevantUpdate?: (a: KubeObject, b: KubeObject) => boolean,
+      isRelevantUpdate?: (a: T, b: T) => boolean,
       onChange = enqueue,
     ) =>
-      new Reflector<KubeObject>(client, {
+      new Reflector<T>(client, {
         name,
         path,
         ...selectors,
@@ -85,22 +90,22 @@ export class Controller {
         ...deps.reflectorTuning,
       });
     const namespaces: (string | undefined)[] = config.watchNamespaces.length > 0 ? config.watchNamespaces : [undefined];
-    this.rooms = namespaces.map((ns) => reflector('rooms', paths.rooms(ns), {}, specChanged, inputChanged));
-    this.members = namespaces.map((ns) => reflector('members', paths.members(ns), {}, specChanged, inputChanged));
-    this.credentials = namespaces.map((ns) => reflector('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
+    this.rooms = namespaces.map((ns) => reflector<Room>('rooms', paths.rooms(ns), {}, specChanged, inputChanged));
+    this.members = namespaces.map((ns) => reflector<Member>('members', paths.members(ns), {}, specChanged, inputChanged));
+    this.credentials = namespaces.map((ns) => reflector<Secret>('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
     // The operator's own writes of the Secret come back as events: only someone else's change matters.
-    this.authSecret = reflector('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` }, (_, now) => !this.reconciler.isOwnWrite(now));
-    this.pods = reflector('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector }, podChanged);
+    this.authSecret = reflector<Secret>('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` }, (_, now) => !this.reconciler.isOwnWrite(now));
+    this.pods = reflector<Pod>('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector }, podChanged);
 
     const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];
     this.all = all;
     const caches: Caches = {
       synced: () => all().every((r) => r.synced),
       inputVersion: () => this.inputVersion,
-      rooms: () => this.rooms.flatMap((r) => r.list()) as unknown as Room[],
-      members: () => this.members.flatMap((r) => r.list()) as unknown as Member[],
-      credentials: () => this.credentials.flatMap((r) => r.list()) as SecretObject[],
-      authSecret: () => this.authSecret.get(config.natsNamespace, config.authSecretName) as SecretObject | undefined,
+      rooms: () => this.rooms.flatMap((r) => r.list()),
+      members: () => this.members.flatMap((r) => r.list()),
+      credentials: () => this.credentials.flatMap((r) => r.list()),
+      authSecret: () => this.authSecret.get(config.natsNamespace, config.authSecretName),
       pods: () => this.pods.list(),
     };
     this.caches = caches;

@@ -4,20 +4,13 @@
 import { createUser, fromSeed } from 'nkeys.js';
 import { credentialsSecretName, defaultInboxPrefix } from '../api/defaults.js';
 import { API_VERSION, type Member } from '../api/types.js';
-import { KubeError, paths, type KubeClient, type KubeObject } from './kube.js';
+import { CREDENTIAL_KEYS, MANAGED_BY, MEMBER_LABEL } from '../api/metadata.js';
+import { CONTENT_TYPE, ignoreNotFound, isConflict, type KubeClient } from '../kube/client.js';
+import type { Secret } from '../kube/types.js';
+import { paths } from '../kube/paths.js';
+import type { KubeObject } from '../kube/types.js';
 
-export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' };
-export const MEMBER_LABEL = 'natsrooms.io/member';
-/** Selects the credentials Secrets the operator manages (for its watch). */
-export const CREDENTIALS_SELECTOR = `app.kubernetes.io/managed-by=nats-rooms-operator,${MEMBER_LABEL}`;
 
-export interface SecretObject extends KubeObject {
-  data?: Record<string, string>;
-  type?: string;
-}
-
-/** Keys of a credentials Secret. */
-export const CREDENTIAL_KEYS = { seed: 'nkey.seed', publicKey: 'nkey.pub', inboxPrefix: 'inbox-prefix', servers: 'nats-url' } as const;
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
@@ -26,7 +19,7 @@ const unb64 = (s: string | undefined) => (s === undefined ? undefined : Buffer.f
 const derived = new Map<string, string | undefined>();
 
 /** The public key a credentials Secret holds, or undefined if it holds no valid user seed. */
-export function publicKeyOf(secret: SecretObject): string | undefined {
+export function publicKeyOf(secret: Secret): string | undefined {
   const cacheKey = `${secret.metadata.uid}/${secret.metadata.resourceVersion}`;
   if (derived.has(cacheKey)) return derived.get(cacheKey);
   let key: string | undefined;
@@ -48,13 +41,13 @@ export interface CredentialsPlan {
   /** Members that need a Secret created. */
   create: Member[];
   /** Secrets whose non-secret fields (inbox prefix, servers) are out of date. */
-  update: { member: Member; secret: SecretObject }[];
+  update: { member: Member; secret: Secret }[];
   /** Secrets whose Member is gone. */
-  orphans: SecretObject[];
+  orphans: Secret[];
 }
 
 /** Decides, from the caches alone, what credentials work a reconcile has to do. Pure. */
-export function planCredentials(members: readonly Member[], secrets: readonly SecretObject[], servers: string): CredentialsPlan {
+export function planCredentials(members: readonly Member[], secrets: readonly Secret[], servers: string): CredentialsPlan {
   const byKey = new Map(secrets.map((s) => [`${s.metadata.namespace}/${s.metadata.labels?.[MEMBER_LABEL]}`, s]));
   const plan: CredentialsPlan = { keys: new Map(), create: [], update: [], orphans: [] };
   const wanted = new Set<string>();
@@ -79,7 +72,7 @@ export function planCredentials(members: readonly Member[], secrets: readonly Se
 }
 
 /** The Secret for a new key pair. */
-export function credentialsSecret(member: Member, servers: string): SecretObject {
+export function credentialsSecret(member: Member, servers: string): Secret {
   const kp = createUser();
   const seed = new TextDecoder().decode(kp.getSeed());
   const { namespace, name, uid } = member.metadata;
@@ -119,7 +112,7 @@ export async function applyCredentials(client: KubeClient, plan: CredentialsPlan
       outcome.keys.set(key, unb64(secret.data![CREDENTIAL_KEYS.publicKey])!);
       outcome.changed++;
     } catch (e) {
-      if (e instanceof KubeError && e.status === 409) {
+      if (isConflict(e)) {
         outcome.problems.set(key, `the Secret ${secret.metadata.name} already exists and is not one the operator manages; delete or rename it, or set spec.nkey`);
       } else {
         outcome.problems.set(key, `could not create the Secret ${secret.metadata.name}: ${(e as Error).message}`);
@@ -130,14 +123,12 @@ export async function applyCredentials(client: KubeClient, plan: CredentialsPlan
     const inbox = member.spec?.inboxPrefix ?? defaultInboxPrefix(member.metadata.namespace, member.metadata.name);
     await client.request('PATCH', `${paths.secrets(secret.metadata.namespace)}/${secret.metadata.name}`, {
       body: { data: { [CREDENTIAL_KEYS.inboxPrefix]: b64(inbox), [CREDENTIAL_KEYS.servers]: b64(servers) } },
-      contentType: 'application/merge-patch+json',
+      contentType: CONTENT_TYPE.mergePatch,
     });
     outcome.changed++;
   });
   await forEachLimited(plan.orphans, 8, async (secret) => {
-    await client.request('DELETE', `${paths.secrets(secret.metadata.namespace)}/${secret.metadata.name}`).catch((e) => {
-      if (!(e instanceof KubeError && e.status === 404)) throw e;
-    });
+    await ignoreNotFound(client.request('DELETE', `${paths.secrets(secret.metadata.namespace)}/${secret.metadata.name}`));
     outcome.changed++;
   });
   return outcome;

@@ -1,6 +1,8 @@
 // One reconcile of the NATS cluster: read the caches as they are, compile, write the Secret when the
 // config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
+import { API_VERSION } from '../api/types.js';
+import { CONFIG_HASH_ANNOTATION, FIELD_MANAGER, MANAGED_BY } from '../api/metadata.js';
 import { compile, keyOf, type AuthModel, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
 import { withoutAdditions } from '../auth/pressure.js';
 import { parseRendered } from '../auth/parse.js';
@@ -8,16 +10,17 @@ import { render, shardFileName, type Rendered } from '../auth/render.js';
 import type { Member, Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { applyCredentials, forEachLimited, planCredentials, type CredentialsOutcome, type SecretObject } from './credentials.js';
-import type { EventRecorder } from './events.js';
-import { CONTENT_TYPE, KubeError, paths, type KubeClient, type KubeObject } from './kube.js';
-import type { Metrics } from './metrics.js';
+import { applyCredentials, forEachLimited, planCredentials, type CredentialsOutcome } from './credentials.js';
+import type { EventRecorder } from '../kube/events.js';
+import { CONTENT_TYPE, ignoreNotFound, type KubeClient } from '../kube/client.js';
+import { paths } from '../kube/paths.js';
+import type { KubeObject, Pod, Secret } from '../kube/types.js';
+import type { Rollout, RolloutResult } from '../reload/rollout.js';
+import type { Metrics } from '../metrics.js';
 import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
 import { StatusWriter, type StatusPlural } from './statusWriter.js';
 import type { RunResult } from './workQueue.js';
 
-export const CONFIG_HASH_ANNOTATION = 'natsrooms.io/config-hash';
-export const FIELD_MANAGER = 'nats-rooms-operator';
 /** Status writes in flight at once (see StatusWriter). */
 const STATUS_WRITE_CONCURRENCY = 32;
 
@@ -27,21 +30,9 @@ export interface Caches {
   inputVersion(): number;
   rooms(): Room[];
   members(): Member[];
-  credentials(): SecretObject[];
-  authSecret(): SecretObject | undefined;
-  pods(): KubeObject[];
-}
-
-export interface RolloutResult {
-  state: 'Enforced' | 'RollingOut' | 'Degraded';
-  message: string;
-  /** Poll again after this long (a server still reloading, or a retry after a failure). */
-  retryAfterMs?: number;
-}
-
-/** Makes every NATS server enforce a config generation (see src/reload/). */
-export interface Rollout {
-  ensure(generation: Rendered, pods: KubeObject[]): Promise<RolloutResult>;
+  credentials(): Secret[];
+  authSecret(): Secret | undefined;
+  pods(): Pod[];
 }
 
 interface Prepared {
@@ -210,7 +201,7 @@ export class Reconciler {
     const count = (text.match(/^include "users-\d+\.conf"$/gm) ?? []).length;
     const shards = await Promise.all(
       Array.from({ length: count }, async (_, i) => {
-        const secret = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i + 1}`);
+        const secret = await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i + 1}`);
         return Buffer.from(secret?.data?.[shardFileName(i + 1)] ?? '', 'base64').toString('utf8');
       }),
     );
@@ -231,7 +222,7 @@ export class Reconciler {
 
   /** Whether the auth Secret is exactly as this reconciler last wrote it (its own write coming back). */
   isOwnWrite(secret: KubeObject): boolean {
-    const s = secret as SecretObject;
+    const s = secret as Secret;
     return !!this.lastWritten && s.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === this.lastWritten.hash && s.data?.[this.deps.config.authSecretKey] === this.lastWritten.data;
   }
 
@@ -269,7 +260,7 @@ export class Reconciler {
         const key = shardFileName(index);
         const data = Buffer.from(text, 'utf8').toString('base64');
         if (this.shardContents.get(index) === data) return;
-        const current = await client.getOptional<SecretObject>(`${paths.secrets(config.natsNamespace)}/${name}`);
+        const current = await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`);
         if (current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
         this.shardContents.set(index, data);
       },
@@ -286,7 +277,7 @@ export class Reconciler {
         apiVersion: 'v1',
         kind: 'Secret',
         type: 'Opaque',
-        metadata: { name, namespace: config.natsNamespace, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' }, annotations },
+        metadata: { name, namespace: config.natsNamespace, labels: { ...MANAGED_BY }, annotations },
         data: { [key]: base64 },
       },
     });
@@ -298,9 +289,7 @@ export class Reconciler {
     const from = count + 1;
     const to = this.shardCount === undefined ? config.authShards : this.shardCount;
     for (let i = from; i <= to; i++) {
-      await client.request('DELETE', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i}`).catch((e) => {
-        if (!(e instanceof KubeError && e.status === 404)) throw e;
-      });
+      await ignoreNotFound(client.request('DELETE', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i}`));
       this.shardContents.delete(i);
     }
     this.shardCount = count;
@@ -405,7 +394,7 @@ const NOT_VERIFIED: Enforcement = {
 
 const live = (o: { metadata: { deletionTimestamp?: string } }) => !o.metadata.deletionTimestamp;
 
-const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...(o as unknown as KubeObject), apiVersion: 'natsrooms.io/v1alpha1', kind });
+const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...o, apiVersion: API_VERSION, kind });
 
 /**
  * What a member's entry in the config amounts to: equal fingerprints, equal enforcement. Its account's

@@ -3,6 +3,7 @@
 import type { Condition, GrantedSubjects, Member, MemberStatus, Room, RoomStatus } from '../api/types.js';
 import { credentialsSecretName } from '../api/defaults.js';
 import type { MemberResult, RoomResult, Verdict } from '../auth/compile.js';
+import type { ReadyReason } from '../api/conditions.js';
 
 /** Where the permissions of one object stand on the NATS servers. */
 export type Enforcement =
@@ -45,15 +46,16 @@ function conditionsOf(obj: Room | Member, verdict: Verdict, enforcement: Enforce
 
 function readyCondition(accepted: boolean, reason: string, enforcement: Enforcement): Condition {
   if (!accepted) return { type: 'Ready', status: 'False', reason, message: 'not in the NATS config: see the Accepted condition' };
+  const ready = (status: Condition['status'], reason: ReadyReason, message: string): Condition => ({ type: 'Ready', status, reason, message });
   switch (enforcement.state) {
     case 'Enforced':
-      return { type: 'Ready', status: 'True', reason: 'Enforced', message: 'every NATS server enforces the current permissions' };
+      return ready('True', 'Enforced', 'every NATS server enforces the current permissions');
     case 'RollingOut':
-      return { type: 'Ready', status: 'False', reason: 'RollingOut', message: enforcement.message };
+      return ready('False', 'RollingOut', enforcement.message);
     case 'Degraded':
-      return { type: 'Ready', status: 'False', reason: 'RolloutDegraded', message: enforcement.message };
+      return ready('False', 'RolloutDegraded', enforcement.message);
     case 'NotVerified':
-      return { type: 'Ready', status: 'Unknown', reason: 'NotVerified', message: enforcement.message };
+      return ready('Unknown', 'NotVerified', enforcement.message);
   }
 }
 

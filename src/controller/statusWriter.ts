@@ -3,9 +3,11 @@
 // latest wanted status is kept: one a newer reconcile replaced before it was written is never written
 // (a burst of new Members goes from no status straight to Ready), and writes of one object never
 // overlap, so an older status cannot land after a newer one.
+import { backoffMs, systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { CONTENT_TYPE, KubeError, paths, type KubeClient } from './kube.js';
-import type { Metrics } from './metrics.js';
+import { CONTENT_TYPE, isNotFound, type KubeClient } from '../kube/client.js';
+import { paths } from '../kube/paths.js';
+import type { Metrics } from '../metrics.js';
 import { sameStatus } from './status.js';
 
 const MAX_ATTEMPTS = 5;
@@ -27,6 +29,7 @@ export interface StatusWriterOptions {
   metrics: Metrics;
   fieldManager: string;
   concurrency: number;
+  clock?: Clock;
 }
 
 export class StatusWriter {
@@ -116,13 +119,13 @@ export class StatusWriter {
       this.attempts.delete(key);
       return;
     }
-    setTimeout(() => {
+    (this.o.clock ?? systemClock).after(backoffMs(attempt, 500, Infinity), () => {
       if (this.wanted.has(key) || this.writing.has(key) || this.attempts.get(key) !== attempt) return;
       this.wanted.set(key, write);
       this.queue.add(key);
       this.updateGauge();
       this.pump();
-    }, 500 * 2 ** attempt).unref();
+    });
     this.attempts.set(key, attempt);
   }
 
@@ -142,7 +145,7 @@ export class StatusWriter {
       this.o.metrics.statusWrites.inc({ kind: plural === 'rooms' ? 'Room' : 'Member' });
       return true;
     } catch (e) {
-      if (e instanceof KubeError && e.status === 404) return true;
+      if (isNotFound(e)) return true;
       this.o.log.warn('status write failed', { object: `${plural}/${namespace}/${name}`, error: e });
       return false;
     }

@@ -5,6 +5,8 @@
 // `burstEvents` events, a burst is under way and the quiet it waits for is `burstQuietMs` (1 s): a loaded
 // API server leaves gaps in a burst longer than `debounceMs`, and each gap would cost a run.
 
+import { backoffMs, systemClock, type Clock, type Timer } from '../clock.js';
+
 export interface RunResult {
   /** Run this key again after this long even if nothing changes (a poll, e.g. waiting on a server). */
   requeueAfterMs?: number;
@@ -18,10 +20,11 @@ export interface WorkQueueOptions {
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   onError?: (key: string, error: unknown, retryInMs: number) => void;
+  clock?: Clock;
 }
 
 interface KeyState {
-  timer?: NodeJS.Timeout;
+  timer?: Timer;
   /** When the timer fires. */
   dueAt?: number;
   /** Quiet-period deadline of pending events: moves later with each event, up to maxDelayMs. */
@@ -40,20 +43,21 @@ export class WorkQueue {
   private readonly keys = new Map<string, KeyState>();
   private stopped = false;
   private readonly idleWaiters: (() => void)[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly o: Required<Omit<WorkQueueOptions, 'onError'>> & Pick<WorkQueueOptions, 'onError'>;
 
   constructor(
     private readonly handler: (key: string) => Promise<RunResult | void>,
     options: WorkQueueOptions = {},
   ) {
-    this.o = { debounceMs: 100, maxDelayMs: 1000, burstEvents: 16, burstQuietMs: 1000, baseBackoffMs: 500, maxBackoffMs: 60_000, ...options };
+    this.o = { debounceMs: 100, maxDelayMs: 1000, burstEvents: 16, burstQuietMs: 1000, baseBackoffMs: 500, maxBackoffMs: 60_000, clock: systemClock, ...options };
   }
 
   /** An event for `key`: run it soon (debounced), or again after the run in progress. */
   add(key: string): void {
     if (this.stopped) return;
     const state = this.state(key);
-    const now = Date.now();
+    const now = this.o.clock.now();
     state.firstEventAt ??= now;
     state.events++;
     if (state.running) {
@@ -71,8 +75,8 @@ export class WorkQueue {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const s of this.keys.values()) clearTimeout(s.timer);
-    while ([...this.keys.values()].some((s) => s.running)) await new Promise((r) => setTimeout(r, 10));
+    for (const s of this.keys.values()) s.timer?.cancel();
+    await Promise.all(this.inFlight);
   }
 
   private state(key: string): KeyState {
@@ -94,9 +98,13 @@ export class WorkQueue {
     const state = this.state(key);
     const at = Math.min(state.eventDueAt ?? Infinity, state.wishDueAt ?? Infinity);
     if (at === Infinity || (state.timer && state.dueAt === at)) return;
-    clearTimeout(state.timer);
+    state.timer?.cancel();
     state.dueAt = at;
-    state.timer = setTimeout(() => void this.run(key), Math.max(0, at - Date.now()));
+    state.timer = this.o.clock.after(at - this.o.clock.now(), () => {
+      const run = this.run(key);
+      this.inFlight.add(run);
+      void run.finally(() => this.inFlight.delete(run));
+    });
   }
 
   private async run(key: string): Promise<void> {
@@ -113,12 +121,12 @@ export class WorkQueue {
     try {
       const result = await this.handler(key);
       state.failures = 0;
-      if (result?.requeueAfterMs !== undefined) next = Date.now() + result.requeueAfterMs;
+      if (result?.requeueAfterMs !== undefined) next = this.o.clock.now() + result.requeueAfterMs;
     } catch (error) {
       state.failures++;
-      const delay = Math.min(this.o.maxBackoffMs, this.o.baseBackoffMs * 2 ** (state.failures - 1));
+      const delay = backoffMs(state.failures - 1, this.o.baseBackoffMs, this.o.maxBackoffMs);
       this.o.onError?.(key, error, delay);
-      next = Date.now() + delay;
+      next = this.o.clock.now() + delay;
     } finally {
       state.running = false;
     }
@@ -126,8 +134,8 @@ export class WorkQueue {
     if (next !== undefined) state.wishDueAt = Math.min(state.wishDueAt ?? Infinity, next);
     if (state.dirty) {
       // Changed while running: a new window starts now, with the events that came meanwhile.
-      state.firstEventAt = Date.now();
-      this.armWindow(key, Date.now());
+      state.firstEventAt = this.o.clock.now();
+      this.armWindow(key, state.firstEventAt);
     } else {
       this.arm(key);
     }

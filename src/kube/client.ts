@@ -1,34 +1,18 @@
 // A small Kubernetes REST client: JSON requests and streaming watches over node:https/http, with the
 // authentication of a client-node KubeConfig (kubeconfig file or in-cluster service account).
-// Small on purpose: the controller needs get/list/create/patch/delete and watch, with timeouts and
-// aborts it controls (the watchdog), and errors that carry the API status.
+//
+// Why not client-node's own API clients and ListWatch (1.4, the last release that runs on Node 20):
+// its requests carry no timeout, so one request on a dead connection waits forever (what the
+// watchdog test met in this project before every request got one); and its ListWatch stops for good
+// on any error other than 410 (kubernetes-client/javascript#1933, #2385), watches can stall without
+// an error (#364, #596, #958), and a failed first list does not fail start(). The controller needs
+// get/list/create/patch/delete and watch with timeouts and aborts it controls, and errors that carry
+// the API status; that is all this is.
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: unknown[];
-    deletionTimestamp?: string;
-  };
-  [field: string]: unknown;
-}
-
-export interface KubeList<T> {
-  items: T[];
-  metadata: { resourceVersion?: string; continue?: string };
-}
+import type { KubeObject, WatchEventType } from './types.js';
 
 export class KubeError extends Error {
   constructor(
@@ -40,7 +24,19 @@ export class KubeError extends Error {
   }
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export const isNotFound = (e: unknown): boolean => e instanceof KubeError && e.status === 404;
+/** 409: a create of a name that exists, or a write with a stale resourceVersion. */
+export const isConflict = (e: unknown): boolean => e instanceof KubeError && e.status === 409;
+
+/** The request's result, or undefined when the object is not there (404); other errors are thrown. */
+export async function ignoreNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -79,13 +75,8 @@ export class KubeClient {
   }
 
   /** Returns undefined for 404 instead of throwing. */
-  async getOptional<T>(path: string): Promise<T | undefined> {
-    try {
-      return await this.get<T>(path);
-    } catch (e) {
-      if (e instanceof KubeError && e.status === 404) return undefined;
-      throw e;
-    }
+  getOptional<T>(path: string): Promise<T | undefined> {
+    return ignoreNotFound(this.get<T>(path));
   }
 
   /**
@@ -173,14 +164,3 @@ function toKubeError(status: number, text: string, what: string): KubeError {
     return new KubeError(status, 'Unknown', `${what}: ${status} ${text.slice(0, 500)}`);
   }
 }
-
-/** API paths of the resources the operator uses. */
-export const paths = {
-  rooms: (ns?: string) => (ns ? `/apis/natsrooms.io/v1alpha1/namespaces/${ns}/rooms` : '/apis/natsrooms.io/v1alpha1/rooms'),
-  members: (ns?: string) => (ns ? `/apis/natsrooms.io/v1alpha1/namespaces/${ns}/members` : '/apis/natsrooms.io/v1alpha1/members'),
-  secrets: (ns?: string) => (ns ? `/api/v1/namespaces/${ns}/secrets` : '/api/v1/secrets'),
-  pods: (ns: string) => `/api/v1/namespaces/${ns}/pods`,
-  events: (ns: string) => `/api/v1/namespaces/${ns}/events`,
-  leases: (ns: string) => `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`,
-  statefulSets: (ns: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets`,
-};

@@ -2,7 +2,9 @@
 // stopped rollouts. Each distinct (object, reason, message) is recorded once per operator process.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.js';
-import { paths, type KubeClient, type KubeObject } from './kube.js';
+import { type KubeClient } from './client.js';
+import { paths } from './paths.js';
+import type { KubeObject } from './types.js';
 
 export class EventRecorder {
   private readonly seen = new Set<string>();

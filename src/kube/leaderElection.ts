@@ -2,8 +2,10 @@
 // every retry period; a candidate takes it over only after it has seen the same record unchanged for a
 // whole lease duration (measured on its own clock, so clock skew between replicas does not matter).
 // Every write carries the resourceVersion it read, so two candidates can never both win.
+import { systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { KubeError, paths, type KubeClient } from './kube.js';
+import { isConflict, type KubeClient } from './client.js';
+import { paths } from './paths.js';
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -12,6 +14,7 @@ export interface LeaderElectionOptions {
   leaseDurationSeconds?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  clock?: Clock;
 }
 
 interface Lease {
@@ -19,7 +22,8 @@ interface Lease {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; acquireTime?: string; renewTime?: string; leaseTransitions?: number };
 }
 
-const microTime = () => new Date().toISOString().replace('Z', '000Z');
+/** The Lease's MicroTime format: RFC 3339 with microseconds. */
+const microTime = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
 
 export class LeaderElector {
   private leading = false;
@@ -33,12 +37,12 @@ export class LeaderElector {
     options: LeaderElectionOptions,
     private readonly log: Logger,
   ) {
-    this.o = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...options };
+    this.o = { leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, clock: systemClock, ...options };
   }
 
   /** Leading, and renewed within the renew deadline (a hung request does not extend it). */
   get isLeader(): boolean {
-    return this.leading && Date.now() - this.lastRenew <= this.o.renewDeadlineMs;
+    return this.leading && this.o.clock.now() - this.lastRenew <= this.o.renewDeadlineMs;
   }
 
   /** Campaigns until stopped; calls back when leadership starts and when it is lost. */
@@ -46,7 +50,7 @@ export class LeaderElector {
     while (!this.stopped) {
       let held: boolean | 'taken' = false;
       // The time the request is sent, not answered: the lease is only known to be ours from then.
-      const attemptAt = Date.now();
+      const attemptAt = this.o.clock.now();
       try {
         held = await this.tryAcquireOrRenew();
       } catch (e) {
@@ -64,12 +68,12 @@ export class LeaderElector {
           this.log.info('leader election: became leader', { identity: this.o.identity });
           onStartedLeading();
         }
-      } else if (this.leading && Date.now() - this.lastRenew > this.o.renewDeadlineMs) {
+      } else if (this.leading && this.o.clock.now() - this.lastRenew > this.o.renewDeadlineMs) {
         this.leading = false;
         this.log.error('leader election: lost the lease', { identity: this.o.identity });
         onStoppedLeading();
       }
-      await new Promise((r) => setTimeout(r, this.o.retryPeriodMs));
+      await this.o.clock.sleep(this.o.retryPeriodMs);
     }
   }
 
@@ -87,7 +91,7 @@ export class LeaderElector {
     const lease = await this.client.getOptional<Lease>(this.path());
     if (lease?.spec?.holderIdentity === this.o.identity) {
       await this.client
-        .request('PUT', this.path(), { body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime() } } })
+        .request('PUT', this.path(), { body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.o.clock.now()) } } })
         .catch(() => {});
     }
   }
@@ -98,7 +102,7 @@ export class LeaderElector {
 
   /** true: we hold the lease; 'taken': another replica does; false: unknown (a conflict, retry). */
   private async tryAcquireOrRenew(): Promise<boolean | 'taken'> {
-    const now = microTime();
+    const now = microTime(this.o.clock.now());
     const lease = await this.client.getOptional<Lease>(this.path());
     if (!lease) {
       try {
@@ -113,15 +117,15 @@ export class LeaderElector {
         });
         return true;
       } catch (e) {
-        if (e instanceof KubeError && e.status === 409) return false;
+        if (isConflict(e)) return false;
         throw e;
       }
     }
     const spec = lease.spec ?? {};
     const record = `${spec.holderIdentity}/${spec.renewTime}`;
-    if (record !== this.observed.record) this.observed = { record, at: Date.now() };
+    if (record !== this.observed.record) this.observed = { record, at: this.o.clock.now() };
     const mine = spec.holderIdentity === this.o.identity;
-    const expired = !spec.holderIdentity || Date.now() - this.observed.at > (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
+    const expired = !spec.holderIdentity || this.o.clock.now() - this.observed.at > (spec.leaseDurationSeconds ?? this.o.leaseDurationSeconds) * 1000;
     if (!mine && !expired) return 'taken';
     const next = {
       ...lease,
@@ -135,10 +139,10 @@ export class LeaderElector {
     };
     try {
       const updated = await this.client.request<Lease>('PUT', this.path(), { body: next, timeoutMs: this.o.renewDeadlineMs });
-      this.observed = { record: `${updated.spec?.holderIdentity}/${updated.spec?.renewTime}`, at: Date.now() };
+      this.observed = { record: `${updated.spec?.holderIdentity}/${updated.spec?.renewTime}`, at: this.o.clock.now() };
       return true;
     } catch (e) {
-      if (e instanceof KubeError && e.status === 409) return false;
+      if (isConflict(e)) return false;
       throw e;
     }
   }

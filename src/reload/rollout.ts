@@ -6,22 +6,29 @@
 // Proof that a server enforces a generation is its generation marker (see render.ts): reload is
 // all-or-nothing in nats-server, so the marker from the same file proves the permissions from it.
 import type { OperatorConfig, ReloadStrategy } from '../config.js';
+import { backoffMs, systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import { CONTENT_TYPE, paths, type KubeClient, type KubeObject } from '../controller/kube.js';
-import type { Metrics } from '../controller/metrics.js';
+import { CONTENT_TYPE, type KubeClient } from '../kube/client.js';
+import { paths } from '../kube/paths.js';
+import type { Pod } from '../kube/types.js';
+import type { Metrics } from '../metrics.js';
 import type { Rendered } from '../auth/render.js';
-import type { Rollout, RolloutResult } from '../controller/reconciler.js';
 import type { NatsSystem, ServerConnection } from './natsSystem.js';
+import { CONFIG_HASH_ANNOTATION, POKED_AT_ANNOTATION } from '../api/metadata.js';
 
-export const POKE_ANNOTATION = 'natsrooms.io/config-hash';
-/** Changes with every poke, so that a pod can be poked again for the same hash. */
-export const POKED_AT_ANNOTATION = 'natsrooms.io/poked-at';
 /** Kubelet needs a moment after a pod update to refresh its volumes; reloading sooner reads the old file. */
 const FIRST_RELOAD_AFTER_POKE_MS = 100;
 
-interface Pod extends KubeObject {
-  spec?: { containers?: { ports?: { name?: string; containerPort: number }[] }[] };
-  status?: { podIP?: string; phase?: string; conditions?: { type: string; status: string }[] };
+export interface RolloutResult {
+  state: 'Enforced' | 'RollingOut' | 'Degraded';
+  message: string;
+  /** Poll again after this long (a server still reloading, or a retry after a failure). */
+  retryAfterMs?: number;
+}
+
+/** Makes every NATS server enforce a config generation. */
+export interface Rollout {
+  ensure(generation: Rendered, pods: Pod[]): Promise<RolloutResult>;
 }
 
 export interface ServerRolloutOptions {
@@ -31,6 +38,7 @@ export interface ServerRolloutOptions {
   config: OperatorConfig;
   log: Logger;
   metrics: Metrics;
+  clock?: Clock;
 }
 
 export class ServerRollout implements Rollout {
@@ -44,18 +52,22 @@ export class ServerRollout implements Rollout {
   /** When pods were last annotated: give kubelet a moment before asking for a reload. */
   private pokedAt = 0;
 
-  constructor(private readonly o: ServerRolloutOptions) {}
+  private readonly clock: Clock;
 
-  async ensure(generation: Rendered, podObjects: KubeObject[]): Promise<RolloutResult> {
+  constructor(private readonly o: ServerRolloutOptions) {
+    this.clock = o.clock ?? systemClock;
+  }
+
+  async ensure(generation: Rendered, all: Pod[]): Promise<RolloutResult> {
     const short = generation.hash.slice(0, 12);
-    if (this.started?.hash !== generation.hash) this.started = { hash: generation.hash, at: Date.now() };
-    const pods = (podObjects as Pod[]).filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
+    if (this.started?.hash !== generation.hash) this.started = { hash: generation.hash, at: this.clock.now() };
+    const pods = all.filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : 1));
     if (pods.length === 0) {
       return this.degraded(`no NATS server pods match ${this.o.config.natsSelector} in namespace ${this.o.config.natsNamespace}`);
     }
     // Poke every pod up front: while the first servers reload, kubelet delivers to the rest. The
     // moment kubelet needs is counted from when the pokes were sent.
-    const sent = Date.now();
+    const sent = this.clock.now();
     const poked = await Promise.all(pods.map((pod) => this.poke(pod, generation.hash)));
     if (poked.some(Boolean)) this.pokedAt = sent;
     for (const pod of pods) {
@@ -84,7 +96,7 @@ export class ServerRollout implements Rollout {
     this.failures = 0;
     this.waiting.clear();
     if (this.started) {
-      this.o.metrics.rolloutSeconds.observe((Date.now() - this.started.at) / 1000);
+      this.o.metrics.rolloutSeconds.observe((this.clock.now() - this.started.at) / 1000);
       this.started = undefined;
     }
     return { state: 'Enforced', message: `every server (${pods.length}) enforces generation ${short}` };
@@ -112,8 +124,8 @@ export class ServerRollout implements Rollout {
     // Accounts with service imports that this server does not have yet need a second reload.
     // A restarted server wires them at start; a reloaded one (by the operator or a sidecar) on the next reload.
     const newImporters = strategy !== 'restart' && generation.serviceImporters.length > 0 ? await this.missingAccounts(system, conn, generation.serviceImporters) : [];
-    const sincePoke = Date.now() - this.pokedAt;
-    if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await new Promise((r) => setTimeout(r, FIRST_RELOAD_AFTER_POKE_MS - sincePoke));
+    const sincePoke = this.clock.now() - this.pokedAt;
+    if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await this.clock.sleep(FIRST_RELOAD_AFTER_POKE_MS - sincePoke);
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
     // back to the queue (which would mean writing RollingOut statuses for a blink).
     let halfDelivered = false;
@@ -143,15 +155,15 @@ export class ServerRollout implements Rollout {
       }
       if (now === generation.hash) {
         this.wired.set(name, generation.hash);
-        log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: Date.now() - (this.started?.at ?? Date.now()) });
+        log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: this.clock.now() - (this.started?.at ?? this.clock.now()) });
         this.waiting.delete(name);
         return undefined;
       }
       if (pause > 800) break;
-      await new Promise((r) => setTimeout(r, pause));
+      await this.clock.sleep(pause);
     }
     // Still the old files: have kubelet sync the pod once more before handing the wait to the queue.
-    if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = Date.now();
+    if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = this.clock.now();
     const what = strategy === 'restart' ? 'to restart with' : halfDelivered ? 'to receive every shard of' : 'to receive';
     return this.wait(name, generation.hash, what, now);
   }
@@ -173,16 +185,16 @@ export class ServerRollout implements Rollout {
   /** RollingOut while a server may still catch up; Degraded once it had its time. */
   private wait(name: string, hash: string, what: string, enforced?: string): RolloutResult {
     let wait = this.waiting.get(name);
-    if (!wait || wait.hash !== hash) this.waiting.set(name, (wait = { hash, since: Date.now(), polls: 0 }));
+    if (!wait || wait.hash !== hash) this.waiting.set(name, (wait = { hash, since: this.clock.now(), polls: 0 }));
     wait.polls++;
     const timeout = this.o.config.serverTimeoutMs;
-    if (Date.now() - wait.since > timeout) {
+    if (this.clock.now() - wait.since > timeout) {
       return this.degraded(
         `server ${name} did not load generation ${hash.slice(0, 12)} within ${Math.round(timeout / 1000)} s (it enforces ${enforced ? enforced.slice(0, 12) : 'no marked generation'}); ` +
           'is the Secret mounted without subPath, and does the server include it?',
       );
     }
-    return { state: 'RollingOut', message: `waiting for server ${name} ${what} generation ${hash.slice(0, 12)}`, retryAfterMs: Math.min(2000, 25 * 2 ** Math.min(wait.polls, 7)) };
+    return { state: 'RollingOut', message: `waiting for server ${name} ${what} generation ${hash.slice(0, 12)}`, retryAfterMs: backoffMs(wait.polls, 25, 2000) };
   }
 
   /**
@@ -191,10 +203,10 @@ export class ServerRollout implements Rollout {
    * its Secret cache before the write reached it), so the pod is changed once more.
    */
   private async poke(pod: Pod, hash: string, again = false): Promise<boolean> {
-    if (!this.o.config.pokePods || (!again && pod.metadata.annotations?.[POKE_ANNOTATION] === hash)) return false;
+    if (!this.o.config.pokePods || (!again && pod.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === hash)) return false;
     await this.o.client.request('PATCH', `${paths.pods(pod.metadata.namespace!)}/${pod.metadata.name}`, {
       contentType: CONTENT_TYPE.mergePatch,
-      body: { metadata: { annotations: { [POKE_ANNOTATION]: hash, [POKED_AT_ANNOTATION]: new Date().toISOString() } } },
+      body: { metadata: { annotations: { [CONFIG_HASH_ANNOTATION]: hash, [POKED_AT_ANNOTATION]: new Date(this.clock.now()).toISOString() } } },
     });
     return true;
   }
@@ -206,7 +218,7 @@ export class ServerRollout implements Rollout {
     if (!owner?.name) throw new Error('strategy restart needs pods owned by a StatefulSet');
     await this.o.client.request('PATCH', `${paths.statefulSets(pod.metadata.namespace!)}/${owner.name}`, {
       contentType: CONTENT_TYPE.mergePatch,
-      body: { spec: { template: { metadata: { annotations: { [POKE_ANNOTATION]: hash } } } } },
+      body: { spec: { template: { metadata: { annotations: { [CONFIG_HASH_ANNOTATION]: hash } } } } },
     });
     this.restartRequested = hash;
   }
@@ -214,7 +226,7 @@ export class ServerRollout implements Rollout {
   private degraded(message: string): RolloutResult {
     this.failures++;
     this.o.log.warn('rollout degraded', { message, failures: this.failures });
-    return { state: 'Degraded', message, retryAfterMs: Math.min(60_000, 1000 * 2 ** Math.min(this.failures - 1, 6)) };
+    return { state: 'Degraded', message, retryAfterMs: backoffMs(this.failures - 1, 1000, 60_000) };
   }
 }
 

@@ -1,25 +1,26 @@
 // The operator's own NATS identity: a user of the system account, whose seed lives in a Secret in the
 // operator's namespace. Created once and then reused, so restarts and replicas share one key.
 import { createUser, fromSeed } from 'nkeys.js';
-import { KubeError, paths, type KubeClient } from '../controller/kube.js';
-import type { SecretObject } from '../controller/credentials.js';
+import { isConflict, type KubeClient } from '../kube/client.js';
+import { paths } from '../kube/paths.js';
+import type { Secret } from '../kube/types.js';
+import { MANAGED_BY, SYSTEM_SEED_KEY } from '../api/metadata.js';
 
 export interface SystemUser {
   seed: string;
   publicKey: string;
 }
 
-const SEED_KEY = 'nkey.seed';
 
 export async function ensureSystemUser(client: KubeClient, namespace: string, name: string): Promise<SystemUser> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await client.getOptional<SecretObject>(`${paths.secrets(namespace)}/${name}`);
-    const stored = existing?.data?.[SEED_KEY];
+    const existing = await client.getOptional<Secret>(`${paths.secrets(namespace)}/${name}`);
+    const stored = existing?.data?.[SYSTEM_SEED_KEY];
     if (stored) {
       const seed = Buffer.from(stored, 'base64').toString('utf8');
       return { seed, publicKey: fromSeed(new TextEncoder().encode(seed)).getPublicKey() };
     }
-    if (existing) throw new Error(`the Secret ${namespace}/${name} exists but has no ${SEED_KEY}; delete it and the operator creates a new one`);
+    if (existing) throw new Error(`the Secret ${namespace}/${name} exists but has no ${SYSTEM_SEED_KEY}; delete it and the operator creates a new one`);
     const kp = createUser();
     const seed = new TextDecoder().decode(kp.getSeed());
     try {
@@ -28,14 +29,14 @@ export async function ensureSystemUser(client: KubeClient, namespace: string, na
           apiVersion: 'v1',
           kind: 'Secret',
           type: 'Opaque',
-          metadata: { name, namespace, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' } },
-          data: { [SEED_KEY]: Buffer.from(seed).toString('base64') },
+          metadata: { name, namespace, labels: { ...MANAGED_BY } },
+          data: { [SYSTEM_SEED_KEY]: Buffer.from(seed).toString('base64') },
         },
       });
       return { seed, publicKey: kp.getPublicKey() };
     } catch (e) {
       // Another replica created it first: read theirs.
-      if (!(e instanceof KubeError && e.status === 409)) throw e;
+      if (!isConflict(e)) throw e;
     }
   }
   throw new Error(`could not create or read the Secret ${namespace}/${name}`);

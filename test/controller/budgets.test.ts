@@ -17,7 +17,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Member, MemberSpec } from '../../src/api/types.js';
 import { LOCKED_USER_KEY } from '../../src/auth/keys.js';
-import { paths } from '../../src/controller/kube.js';
+import { paths } from '../../src/kube/paths.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
 import { TestKube } from '../support/kube.js';
 import { Client } from '../support/natsClient.js';

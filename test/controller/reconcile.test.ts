@@ -6,9 +6,10 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { compile } from '../../src/auth/compile.js';
 import { render } from '../../src/auth/render.js';
 import type { Member, Room } from '../../src/api/types.js';
-import { CREDENTIAL_KEYS, CREDENTIALS_SELECTOR, publicKeyOf, type SecretObject } from '../../src/controller/credentials.js';
-import { CONFIG_HASH_ANNOTATION } from '../../src/controller/reconciler.js';
-import { paths } from '../../src/controller/kube.js';
+import { publicKeyOf } from '../../src/controller/credentials.js';
+import type { Secret } from '../../src/kube/types.js';
+import { CONFIG_HASH_ANNOTATION, CREDENTIAL_KEYS, CREDENTIALS_SELECTOR, SYSTEM_SEED_KEY } from '../../src/api/metadata.js';
+import { paths } from '../../src/kube/paths.js';
 import type { RunningOperator } from '../../src/operator.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
 import type { NatsCluster } from '../platform/natsPods.js';
@@ -37,11 +38,11 @@ async function expectedConfig(): Promise<string> {
   const members = (await kube.list<Member>('members', [A, B])).filter((m) => !m.metadata.deletionTimestamp);
   const generatedKeys = new Map<string, string>();
   for (const ns of [A, B]) {
-    const { items } = await kube.client.get<{ items: SecretObject[] }>(paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR });
+    const { items } = await kube.client.get<{ items: Secret[] }>(paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR });
     for (const s of items) generatedKeys.set(`${ns}/${s.metadata.labels!['natsrooms.io/member']}`, publicKeyOf(s)!);
   }
   const system = await kube.secret(NATS, 'nats-rooms-operator-system');
-  const systemKey = fromSeed(new TextEncoder().encode(Buffer.from(system!.data!['nkey.seed']!, 'base64').toString())).getPublicKey();
+  const systemKey = fromSeed(new TextEncoder().encode(Buffer.from(system!.data![SYSTEM_SEED_KEY]!, 'base64').toString())).getPublicKey();
   const compiled = compile(rooms, members, { account: 'ROOMS', reservedKeys: [systemKey], generatedKeys });
   return render(compiled.model, { systemUserKey: systemKey }).text;
 }

@@ -3,8 +3,8 @@
 // drops what is pending.
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import type { Member } from '../../src/api/types.js';
-import { KubeClient } from '../../src/controller/kube.js';
-import { createMetrics } from '../../src/controller/metrics.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { createMetrics } from '../../src/metrics.js';
 import { StatusWriter, type StatusWrite } from '../../src/controller/statusWriter.js';
 import { silentLogger } from '../../src/log.js';
 import { attachControlPlane } from '../platform/controlPlane.js';

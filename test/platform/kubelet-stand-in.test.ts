@@ -9,6 +9,7 @@ import { authDirOf } from '../support/natsServer.js';
 import { attachControlPlane } from './controlPlane.js';
 import { atomicWrite, sha256 } from './kubeletStandIn.js';
 import { startNatsCluster, type NatsCluster } from './natsPods.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/metadata.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const namespace = 'platform-kubelet';
@@ -76,7 +77,7 @@ describe('the kubelet stand-in', () => {
     const text = nextConfig();
     await cluster.updateSecret({ 'auth.conf': text });
     await core.patchNamespacedPod(
-      { name: 'nats-1', namespace, body: { metadata: { annotations: { 'natsrooms.io/config-hash': sha256(text) } } } },
+      { name: 'nats-1', namespace, body: { metadata: { annotations: { [CONFIG_HASH_ANNOTATION]: sha256(text) } } } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
     await cluster.standIn.waitForContent('nats-1', sha256(text), { timeoutMs: 10_000 });

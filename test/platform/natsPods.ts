@@ -15,6 +15,7 @@ import { clusterConfigs, NatsServer, type NatsServerConfig } from '../support/na
 import { waitFor } from '../support/processes.js';
 import { statusOf } from './controlPlane.js';
 import { DEFAULT_NODE_NAME, KubeletStandIn } from './kubeletStandIn.js';
+import { MANAGED_BY } from '../../src/api/metadata.js';
 
 export interface NatsClusterOptions {
   replicas?: number;
@@ -117,7 +118,7 @@ export async function startNatsCluster(controlPlane: HasKubeConfig, opts: NatsCl
       core.createNamespacedSecret({
         namespace,
         body: {
-          metadata: { name: secretName, labels: { 'app.kubernetes.io/managed-by': 'nats-rooms-operator' } },
+          metadata: { name: secretName, labels: { ...MANAGED_BY } },
           type: 'Opaque',
           data: { 'auth.conf': Buffer.from(bootstrapAuthConfig()).toString('base64') },
         },

@@ -2,7 +2,7 @@
 // have the new Secret yet, so the server re-reads the old files. The operator pokes the pod again and
 // the rollout converges long before kubelet's periodic sync (60 s here) would have delivered.
 import { beforeAll, expect, inject, it } from 'vitest';
-import { POKED_AT_ANNOTATION } from '../../src/reload/rollout.js';
+import { POKED_AT_ANNOTATION } from '../../src/api/metadata.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';

@@ -5,6 +5,7 @@ import { attachControlPlane } from '../platform/controlPlane.js';
 import { TestKube } from '../support/kube.js';
 import { member, newUserKey, room } from '../support/objects.js';
 import { useOperatorAndNats } from '../support/operator.js';
+import { CONFIG_HASH_ANNOTATION } from '../../src/api/metadata.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const kube = new TestKube(cp.kubeConfig);
@@ -30,5 +31,5 @@ it('converges on every server after kubelet delivers, without pokes', async () =
     expect(c.events.permissionErrors).toEqual([]);
   }
   const annotations = await suite.podAnnotations();
-  expect(annotations.map((a) => a?.['natsrooms.io/config-hash'])).toEqual([undefined, undefined, undefined]);
+  expect(annotations.map((a) => a?.[CONFIG_HASH_ANNOTATION])).toEqual([undefined, undefined, undefined]);
 });

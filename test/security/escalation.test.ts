@@ -26,6 +26,7 @@ import { member, newUserKey, room } from '../support/objects.js';
 import { useOperatorAndNats } from '../support/operator.js';
 import { waitFor } from '../support/processes.js';
 import { allSee, describeSeen, encode, marker, publishEverywhere, settle, Tap, type Payload, type Principal } from './probes.js';
+import { CREDENTIAL_KEYS, SYSTEM_SEED_KEY } from '../../src/api/metadata.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const kube = new TestKube(cp.kubeConfig);
@@ -291,7 +292,7 @@ async function principalOf(def: MemberDef): Promise<Principal> {
   if (def.generated) {
     const secret = await kube.secret(def.ns, `${def.name}-nats-credentials`);
     const field = (k: string) => Buffer.from(secret?.data?.[k] ?? '', 'base64').toString('utf8');
-    seed = field('nkey.seed');
+    seed = field(CREDENTIAL_KEYS.seed);
     inbox = field('inbox-prefix') || inbox;
   } else {
     seed = specKeys.get(id)!.seed;
@@ -342,7 +343,7 @@ beforeAll(async () => {
 
   for (const def of MEMBERS) P[`${def.ns}/${def.name}`] = await principalOf(def);
   const sysSecret = await kube.secret(NATS, 'nats-rooms-operator-system');
-  const sysSeed = Buffer.from(sysSecret?.data?.['nkey.seed'] ?? '', 'base64').toString('utf8');
+  const sysSeed = Buffer.from(sysSecret?.data?.[SYSTEM_SEED_KEY] ?? '', 'base64').toString('utf8');
   systemUser = { id: 'sys', namespace: NATS, name: 'system', seed: sysSeed, publicKey: fromSeed(new TextEncoder().encode(sysSeed)).getPublicKey(), inbox: '_INBOX', conns: await suite.connectEverywhere(sysSeed, '_INBOX') };
   P.sys = systemUser;
 

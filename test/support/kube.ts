@@ -1,9 +1,11 @@
 // Test-side Kubernetes helpers on the project's own REST client: apply objects as a user would
 // (server-side apply), delete them, and wait for what the operator reports.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CONTENT_TYPE, KubeClient, KubeError, paths, type KubeObject } from '../../src/controller/kube.js';
+import { CONTENT_TYPE, KubeClient, KubeError } from '../../src/kube/client.js';
+import { paths } from '../../src/kube/paths.js';
+import type { KubeObject } from '../../src/kube/types.js';
 import type { Condition, Member, Room } from '../../src/api/types.js';
-import type { SecretObject } from '../../src/controller/credentials.js';
+import type { Secret } from '../../src/kube/types.js';
 import { waitFor } from './processes.js';
 
 export class TestKube {
@@ -50,8 +52,8 @@ export class TestKube {
     return lists.flatMap((l) => l.items);
   }
 
-  secret(namespace: string, name: string): Promise<SecretObject | undefined> {
-    return this.client.getOptional<SecretObject>(`${paths.secrets(namespace)}/${name}`);
+  secret(namespace: string, name: string): Promise<Secret | undefined> {
+    return this.client.getOptional<Secret>(`${paths.secrets(namespace)}/${name}`);
   }
 
   async secretText(namespace: string, name: string, key = 'auth.conf'): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { credentialsSecret, planCredentials, publicKeyOf, CREDENTIAL_KEYS } from '../../../src/controller/credentials.js';
+import { credentialsSecret, planCredentials, publicKeyOf } from '../../../src/controller/credentials.js';
+import { CREDENTIAL_KEYS } from '../../../src/api/metadata.js';
 import { member, newUserKey } from '../../support/objects.js';
 
 const URL = 'nats://nats.nats.svc:4222';

@@ -1,48 +1,57 @@
+// The queue's timing on a fake clock: every wait is stepped, never slept, so a loaded machine cannot
+// move a run across a deadline.
 import { describe, expect, it } from 'vitest';
-import { WorkQueue } from '../../../src/controller/workQueue.js';
+import { WorkQueue, type WorkQueueOptions } from '../../../src/controller/workQueue.js';
+import { FakeClock } from '../../support/fakeClock.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function queue(handler: (key: string) => Promise<{ requeueAfterMs?: number } | void>, options: WorkQueueOptions = {}) {
+  const clock = new FakeClock();
+  const start = clock.now();
+  return { clock, q: new WorkQueue(handler, { ...options, clock }), elapsed: () => clock.now() - start };
+}
 
 describe('WorkQueue', () => {
   it('coalesces a burst of events into one run', async () => {
     const runs: string[] = [];
-    const q = new WorkQueue(async (k) => void runs.push(k), { debounceMs: 20, maxDelayMs: 500, burstQuietMs: 40 });
+    const { clock, q } = queue(async (k) => void runs.push(k), { debounceMs: 20, maxDelayMs: 500, burstQuietMs: 40 });
     for (let i = 0; i < 1000; i++) q.add('cluster');
-    await sleep(80);
+    await clock.advance(39);
+    expect(runs).toEqual([]);
+    await clock.advance(1);
+    expect(runs).toEqual(['cluster']);
+    await clock.advance(1000);
     expect(runs).toEqual(['cluster']);
     await q.stop();
   });
 
   it('waits for a quiet period: events that keep coming push the run back (up to maxDelayMs)', async () => {
     const runAt: number[] = [];
-    const start = Date.now();
-    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 50, maxDelayMs: 5000, burstQuietMs: 50 });
-    while (Date.now() - start < 300) {
+    const { clock, q, elapsed } = queue(async () => void runAt.push(elapsed()), { debounceMs: 50, maxDelayMs: 5000, burstEvents: 1000 });
+    for (let t = 0; t < 300; t += 10) {
       q.add('k');
-      await sleep(10);
+      await clock.advance(10);
     }
-    await sleep(150);
+    expect(runAt).toEqual([]);
+    await clock.advance(200);
+    // The last event came at 290 ms: the run is 50 ms of quiet later.
+    expect(runAt).toEqual([340]);
     await q.stop();
-    expect(runAt).toHaveLength(1);
-    expect(runAt[0]!).toBeGreaterThanOrEqual(300);
   });
 
   it('waits for a longer quiet once a window holds a burst, so gaps in a burst do not each cost a run', async () => {
     const runAt: number[] = [];
-    const start = Date.now();
-    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 20, burstEvents: 5, burstQuietMs: 200, maxDelayMs: 5000 });
+    const { clock, q, elapsed } = queue(async () => void runAt.push(elapsed()), { debounceMs: 20, burstEvents: 5, burstQuietMs: 200, maxDelayMs: 5000 });
     q.add('few'); // one event: the short quiet
-    await sleep(80);
-    expect(runAt).toHaveLength(1);
-    expect(runAt[0]!).toBeLessThan(80);
+    await clock.advance(80);
+    expect(runAt).toEqual([20]);
     // A burst with a 60 ms gap in the middle: longer than debounceMs, shorter than burstQuietMs.
     for (let i = 0; i < 10; i++) q.add('burst');
-    await sleep(60);
+    await clock.advance(60);
     for (let i = 0; i < 10; i++) q.add('burst');
-    await sleep(100);
+    await clock.advance(199);
     expect(runAt).toHaveLength(1);
-    await sleep(200);
-    expect(runAt).toHaveLength(2);
+    await clock.advance(1);
+    expect(runAt).toEqual([20, 340]);
     await q.stop();
   });
 
@@ -50,21 +59,22 @@ describe('WorkQueue', () => {
     let active = 0;
     let maxActive = 0;
     let runs = 0;
-    const q = new WorkQueue(
+    const { clock, q } = queue(
       async () => {
         runs++;
         active++;
         maxActive = Math.max(maxActive, active);
-        await sleep(40);
+        await clock.sleep(40);
         active--;
       },
       { debounceMs: 1, maxDelayMs: 5 },
     );
     q.add('k');
-    await sleep(10);
+    await clock.advance(10);
+    expect(active).toBe(1);
     q.add('k'); // while running
     q.add('k');
-    await sleep(150);
+    await clock.advance(150);
     expect(maxActive).toBe(1);
     expect(runs).toBe(2);
     await q.stop();
@@ -72,42 +82,57 @@ describe('WorkQueue', () => {
 
   it('bounds the wait of a continuous stream of events by maxDelayMs', async () => {
     const runAt: number[] = [];
-    const start = Date.now();
-    const q = new WorkQueue(async () => void runAt.push(Date.now() - start), { debounceMs: 50, maxDelayMs: 120 });
-    const until = Date.now() + 300;
-    while (Date.now() < until) {
+    const { clock, q, elapsed } = queue(async () => void runAt.push(elapsed()), { debounceMs: 50, maxDelayMs: 120 });
+    for (let t = 0; t < 300; t += 10) {
       q.add('k');
-      await sleep(10);
+      await clock.advance(10);
     }
     await q.stop();
-    expect(runAt.length).toBeGreaterThanOrEqual(2);
-    expect(runAt[0]!).toBeLessThan(200);
+    // First event at 0: the run is at 120 ms although events never paused; the next window starts after it.
+    expect(runAt).toEqual([120, 240]);
   });
 
   it('retries errors with growing backoff', async () => {
     const times: number[] = [];
     const errors: number[] = [];
-    const q = new WorkQueue(
+    const { clock, q, elapsed } = queue(
       async () => {
-        times.push(Date.now());
+        times.push(elapsed());
         if (times.length < 4) throw new Error('boom');
       },
       { debounceMs: 1, baseBackoffMs: 20, onError: (_k, _e, retry) => errors.push(retry) },
     );
     q.add('k');
-    await sleep(300);
-    expect(times).toHaveLength(4);
+    await clock.advance(300);
+    expect(times).toEqual([1, 21, 61, 141]);
     expect(errors).toEqual([20, 40, 80]);
     await q.idle();
     await q.stop();
   });
 
   it('honours requeueAfterMs', async () => {
-    let runs = 0;
-    const q = new WorkQueue(async () => (++runs < 3 ? { requeueAfterMs: 15 } : undefined), { debounceMs: 1 });
+    const runAt: number[] = [];
+    const { clock, q, elapsed } = queue(async () => (runAt.push(elapsed()) < 3 ? { requeueAfterMs: 15 } : undefined), { debounceMs: 1 });
     q.add('k');
-    await sleep(120);
-    expect(runs).toBe(3);
+    await clock.advance(120);
+    expect(runAt).toEqual([1, 16, 31]);
+    expect(clock.timers).toBe(0);
     await q.stop();
+  });
+
+  it('stop() waits for the run in progress and starts no other', async () => {
+    let finished = false;
+    const { clock, q } = queue(async () => {
+      await clock.sleep(50);
+      finished = true;
+    }, { debounceMs: 1 });
+    q.add('k');
+    await clock.advance(10);
+    const stopped = q.stop();
+    q.add('k');
+    await clock.advance(50);
+    await stopped;
+    expect(finished).toBe(true);
+    expect(clock.timers).toBe(0);
   });
 });
