@@ -77,7 +77,7 @@ async function askForever(nc: NatsConnection): Promise<never> {
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'reconnect') reconnects++;
-      if (s.type === 'error') lastError = String(s.data);
+      if (s.type === 'error') lastError = s.permissionContext ? `${s.permissionContext.operation} to ${s.permissionContext.subject} (${String(s.data)})` : String(s.data);
     }
   })();
   say('pam', 'asking greeter every second on one connection (Ctrl-C to stop)');
