@@ -80,6 +80,7 @@ export async function benchNodePropagation(): Promise<void> {
     if (servers.length !== 3) throw new Error(`expected 3 NATS pods, found ${servers.length}`);
 
     const enforced: number[] = [];
+    const timeline: string[] = [];
     const ready: number[] = [];
     const inR1 = new Set<number>();
     for (let i = 0; i < CHANGES; i++) {
@@ -90,6 +91,7 @@ export async function benchNodePropagation(): Promise<void> {
       const rooms = [{ room: 'r0', access: 'PublishSubscribe' as const }, ...(inR1.has(n) ? [{ room: 'r1', access: 'Subscribe' as const }] : [])];
       const before = await generationOf(servers[0]!);
       const start = performance.now();
+      const startedAt = Date.now();
       const applied = await kube.apply(member(NS, `m${n}`, { nkey: keyWithoutSeed(`bench ${n}`), rooms }));
       let last = {};
       await waitFor('every server to enforce the change', async () => {
@@ -101,6 +103,7 @@ export async function benchNodePropagation(): Promise<void> {
         return hash === gens[0] ? true : undefined;
       }, 60_000, 10).catch((e: Error) => { throw new Error(`${e.message}; last seen: ${JSON.stringify(last)}`); });
       enforced.push(performance.now() - start);
+      timeline.push(`change ${i}: m${n} applied at ${new Date(startedAt).toISOString()}, enforced on all after ${Math.round(enforced.at(-1)!)} ms`);
       const generation = applied.metadata.generation;
       await waitFor('the Member Ready on its generation', async () => {
         const m = await kube.member(NS, `m${n}`);
@@ -108,6 +111,14 @@ export async function benchNodePropagation(): Promise<void> {
         return c?.status === 'True' && (m?.status?.observedGeneration ?? 0) >= (generation ?? 0) ? true : undefined;
       }, 60_000, 10);
       ready.push(performance.now() - start);
+    }
+    if (process.env.BENCH_LOGS) {
+      // The operators' own account of each change (phasesMs per reconcile), beside the benchmark's clock.
+      for (const line of timeline) process.stderr.write(`[bench] ${line}\n`);
+      const kubectl = `${bin}/kubectl`;
+      const env = { ...process.env, KUBECONFIG: `${STATE}/admin.kubeconfig` };
+      const names = spawnSync(kubectl, ['-n', NATS_NS, 'get', 'pods', '-l', 'app.kubernetes.io/component=operator', '-o', 'name'], { encoding: 'utf8', env }).stdout.split('\n').filter(Boolean);
+      for (const name of names) process.stderr.write(spawnSync(kubectl, ['-n', NATS_NS, 'logs', name], { encoding: 'utf8', env }).stdout);
     }
     report({ bench: 'node-propagation', members: MEMBERS, servers: servers.length, changes: enforced.length, kubelet: 'real', enforcedOnAllServers: stats(enforced), memberReady: stats(ready) });
   } finally {

@@ -2,7 +2,7 @@
 // default, so `nats-rooms-operator run` works in a cluster laid out like the Helm chart's.
 import { parseArgs } from 'node:util';
 import { isDnsLabel, isSubject } from './api/grammar.js';
-import type { Budgets, NamespaceBudget } from './auth/compile.js';
+import type { Budgets, NamespaceBudget } from './auth/model.js';
 
 export type ReloadStrategy = 'reload' | 'sidecar' | 'restart' | 'none';
 

@@ -76,14 +76,16 @@ const observedGeneration: Schema = {
   description: 'The metadata.generation the operator last acted on.',
 };
 
-export const roomSchema: Schema = {
+/** A custom resource: the standard header fields, then its spec and status. */
+const resource = (description: string, properties: { spec: Schema; status: Schema }): Schema => ({
   type: 'object',
-  description:
-    'A Room is a NATS subject (a chat room, a service endpoint, a topic) that Members join with an access mode.',
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
+  description,
+  properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, ...properties },
+});
+
+export const roomSchema: Schema = resource(
+  'A Room is a NATS subject (a chat room, a service endpoint, a topic) that Members join with an access mode.',
+  {
     spec: {
       type: 'object',
       description: 'What the room is and who may join it.',
@@ -135,7 +137,7 @@ export const roomSchema: Schema = {
       },
     },
   },
-};
+);
 
 const roomRef: Schema = {
   type: 'object',
@@ -155,13 +157,9 @@ const roomRef: Schema = {
   },
 };
 
-export const memberSchema: Schema = {
-  type: 'object',
-  description: 'A Member is a NATS identity (an nkey user) that joins Rooms with an access mode and gets a private inbox.',
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
+export const memberSchema: Schema = resource(
+  'A Member is a NATS identity (an nkey user) that joins Rooms with an access mode and gets a private inbox.',
+  {
     spec: {
       type: 'object',
       description: 'Who the member is and which rooms it joins.',
@@ -228,7 +226,7 @@ export const memberSchema: Schema = {
       },
     },
   },
-};
+);
 
 interface CrdNames {
   kind: string;

@@ -4,7 +4,7 @@
 // render()'s own strict layout (one entry a line, every value a safe token between quotes) and
 // answers undefined for anything else, such as a config an older operator version wrote.
 import type { AccountModel, ExportEntry, ImportEntry, LinkKind } from './accounts.js';
-import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './compile.js';
+import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 
 const ACCOUNT = /^ {2}"([A-Za-z0-9_$-]+)": \{$/;
 const NAMESPACE = /^ {2}# namespace ([a-z0-9-]+)$/;

@@ -4,7 +4,7 @@
 // It is never larger than the next config, nor than the last: each list is an intersection or a
 // union of deny lists both had.
 import type { AccountModel, ExportEntry } from './accounts.js';
-import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './compile.js';
+import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 
 export interface Narrowed {
   model: AuthModel;

@@ -4,7 +4,7 @@
 // list would mean "everything" to nats-server, so it is written as an explicit deny of `>`.
 import { createHash } from 'node:crypto';
 import { LOCKED_USER_KEY } from './keys.js';
-import type { AuthModel, SubjectPermission, UserEntry } from './compile.js';
+import type { AuthModel, SubjectPermission, UserEntry } from './model.js';
 import type { AccountModel } from './accounts.js';
 
 export interface Rendered {

@@ -3,7 +3,8 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { compile, type Compiled, type CompileOptions } from '../auth/compile.js';
+import { compile } from '../auth/compile.js';
+import type { Compiled, CompileOptions } from '../auth/model.js';
 import { DEFAULT_SHARDS, MAX_FILE_BYTES, render, shardFileName, type Rendered } from '../auth/render.js';
 import { keyWithoutSeed } from '../auth/keys.js';
 import { loadManifests } from './load.js';

@@ -13,7 +13,9 @@ import type { Metrics } from '../metrics.js';
 import { Reconciler, type Caches } from './reconciler.js';
 import type { Rollout } from '../reload/rollout.js';
 import { Reflector } from '../kube/reflector.js';
+import { StatusWriter } from './statusWriter.js';
 import { WorkQueue } from './workQueue.js';
+import { FIELD_MANAGER } from '../api/metadata.js';
 
 /** Status-only updates (mostly the operator's own writes) change nothing a reconcile reads as input. */
 const specChanged = (a: KubeObject, b: KubeObject) =>
@@ -27,6 +29,9 @@ const podChanged = (a: KubeObject, b: KubeObject) => {
   };
   return view(a) !== view(b);
 };
+
+/** Status writes in flight at once (see StatusWriter). */
+const STATUS_WRITE_CONCURRENCY = 32;
 
 /** The queue holds one key: every change affects the single config of the NATS cluster. */
 export const CLUSTER_KEY = 'nats-cluster';
@@ -50,6 +55,7 @@ export interface ControllerDeps {
 export class Controller {
   readonly queue: WorkQueue;
   readonly reconciler: Reconciler;
+  readonly statusWriter: StatusWriter;
   readonly caches: Caches;
   /** Every reflector, for what they share: starting, stopping, being synced. */
   private readonly all: () => Pick<Reflector<KubeObject>, 'start' | 'stop' | 'synced' | 'whenSynced' | 'failures'>[];
@@ -109,7 +115,9 @@ export class Controller {
       pods: () => this.pods.list(),
     };
     this.caches = caches;
+    this.statusWriter = new StatusWriter({ client, log, metrics, fieldManager: FIELD_MANAGER, concurrency: STATUS_WRITE_CONCURRENCY });
     this.reconciler = new Reconciler({
+      statusWriter: this.statusWriter,
       client,
       caches,
       config,
@@ -161,7 +169,7 @@ export class Controller {
 
   stopLeading(): void {
     this.leading = false;
-    this.reconciler.statusWriter.clear();
+    this.statusWriter.clear();
     this.deps.metrics.leader.set(0);
   }
 

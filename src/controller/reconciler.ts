@@ -1,13 +1,13 @@
 // One reconcile of the NATS cluster: read the caches as they are, compile, write the Secret when the
 // config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
-import { API_VERSION } from '../api/types.js';
 import { CONFIG_HASH_ANNOTATION, FIELD_MANAGER, MANAGED_BY } from '../api/metadata.js';
-import { compile, keyOf, type AuthModel, type Compiled, type CompileOptions, type MemberResult } from '../auth/compile.js';
+import { compile } from '../auth/compile.js';
+import type { AuthModel, Compiled, CompileOptions } from '../auth/model.js';
 import { withoutAdditions } from '../auth/pressure.js';
 import { parseRendered } from '../auth/parse.js';
 import { render, shardFileName, type Rendered } from '../auth/render.js';
-import type { Member, Room } from '../api/types.js';
+import { API_VERSION, type Member, type Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { applyCredentials, forEachLimited, planCredentials, type CredentialsOutcome } from './credentials.js';
@@ -17,12 +17,9 @@ import { paths } from '../kube/paths.js';
 import type { KubeObject, Pod, Secret } from '../kube/types.js';
 import type { Rollout, RolloutResult } from '../reload/rollout.js';
 import type { Metrics } from '../metrics.js';
-import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
-import { StatusWriter, type StatusPlural } from './statusWriter.js';
+import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses } from './plan.js';
+import type { StatusWriter } from './statusWriter.js';
 import type { RunResult } from './workQueue.js';
-
-/** Status writes in flight at once (see StatusWriter). */
-const STATUS_WRITE_CONCURRENCY = 32;
 
 export interface Caches {
   synced(): boolean;
@@ -50,6 +47,8 @@ export interface ReconcilerDeps {
   log: Logger;
   metrics: Metrics;
   events: EventRecorder;
+  /** Writes the statuses a reconcile wants, in the background (the controller owns it). */
+  statusWriter: StatusWriter;
   /** Absent: the config is written but nobody confirms it is enforced (Ready stays Unknown). */
   rollout?: Rollout;
   /** The operator's own NATS user: rendered into the system account, reserved from Members. */
@@ -77,11 +76,8 @@ export class Reconciler {
   private shardsReadAt = 0;
   private readonly compileOptions: CompileOptions;
 
-  readonly statusWriter: StatusWriter;
-
   constructor(private readonly deps: ReconcilerDeps) {
     const { config } = deps;
-    this.statusWriter = new StatusWriter({ client: deps.client, log: deps.log, metrics: deps.metrics, fieldManager: FIELD_MANAGER, concurrency: STATUS_WRITE_CONCURRENCY });
     this.compileOptions = {
       account: config.account,
       extraSubjectRoots: config.extraSubjectRoots,
@@ -105,11 +101,11 @@ export class Reconciler {
     const { compiled, credentials, fingerprints: wanted } = ready;
     let rendered = ready.rendered;
     const prepared = performance.now();
-    let bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+    let bytes = renderedBytes(rendered);
     let outcome: RolloutResult | undefined;
     let requeueAfterMs: number | undefined;
     let written = prepared;
-    let tooLarge = this.tooLarge(rendered);
+    let tooLarge = sizeProblem(rendered, this.deps.config);
     // Too large even with every namespace within its budget: apply the removals anyway, hold the additions.
     let inForce = compiled.model;
     let pressure: { message: string; held: Set<string> } | undefined;
@@ -117,14 +113,14 @@ export class Reconciler {
     if (tooLarge && this.lastModel) {
       const narrowed = withoutAdditions(compiled.model, this.lastModel);
       const smaller = this.render(narrowed.model);
-      if (!this.tooLarge(smaller)) {
+      if (!sizeProblem(smaller, this.deps.config)) {
         pressure = {
           message: `${tooLarge} (${bytes} bytes in all): removals and narrowing are in force, and ${narrowed.held.size} Member(s) wait with their additions`,
           held: narrowed.held,
         };
         log.error('config too large; removals applied, additions held', { bytes, held: narrowed.held.size });
         [rendered, inForce, tooLarge] = [smaller, narrowed.model, undefined];
-        bytes = [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+        bytes = renderedBytes(rendered);
       }
     }
     metrics.configBytes.set(bytes);
@@ -154,7 +150,14 @@ export class Reconciler {
     }
 
     const rolledOut = performance.now();
-    this.writeStatuses(rooms, members, compiled, wanted, outcome);
+    const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
+    for (const w of wantedStatuses({ rooms, members, compiled, current: wanted, enforced: this.enforced, outcome, now })) {
+      const { namespace, name } = w.object.metadata;
+      this.deps.statusWriter.set(`${w.plural}/${namespace}/${name}`, w.status && { plural: w.plural, namespace, name, status: w.status, dropped: Object.keys(w.object.status ?? {}) });
+    }
+    for (const r of untoldRejections(rooms, members, compiled, this.rejectionReported)) {
+      void this.deps.events.record({ ...r.object, apiVersion: API_VERSION, kind: r.kind }, 'Warning', r.reason, r.message);
+    }
     this.recordVerdictMetrics(compiled);
     log.info('reconciled', {
       configHash: rendered.hash.slice(0, 12),
@@ -226,21 +229,6 @@ export class Reconciler {
     return !!this.lastWritten && s.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === this.lastWritten.hash && s.data?.[this.deps.config.authSecretKey] === this.lastWritten.data;
   }
 
-  /** Why the rendered config cannot be written, if it cannot. */
-  private tooLarge(rendered: Rendered): string | undefined {
-    const { config } = this.deps;
-    const main = Buffer.byteLength(rendered.text);
-    if (rendered.shards.length === 0 && main > config.maxSecretBytes) {
-      return `the auth config would be ${main} bytes, more than --max-secret-bytes=${config.maxSecretBytes}, and --auth-shards=0 allows no shard Secrets`;
-    }
-    const largest = Math.max(0, ...rendered.shards.map((s) => Buffer.byteLength(s)));
-    if (largest > config.maxSecretBytes) {
-      return `a shard of the auth config would be ${largest} bytes, more than --max-secret-bytes=${config.maxSecretBytes}: raise --auth-shards (and mount as many shard Secrets in the NATS pods)`;
-    }
-    if (main > config.maxSecretBytes) return `the main auth file would be ${main} bytes, more than --max-secret-bytes=${config.maxSecretBytes}`;
-    return undefined;
-  }
-
   /**
    * Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf.
    * Only shards whose content changed are written; what each holds is remembered from the last
@@ -307,65 +295,6 @@ export class Reconciler {
     log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
   }
 
-  private enforcementOf(memberKey: string, result: MemberResult, fingerprint: string | undefined, outcome: RolloutResult | undefined): Enforcement {
-    if (!outcome) return NOT_VERIFIED;
-    if (result.accepted && fingerprint !== undefined && this.enforced.get(memberKey) === fingerprint) return { state: 'Enforced' };
-    if (outcome.state === 'Degraded') return { state: 'Degraded', message: outcome.message };
-    return { state: 'RollingOut', message: outcome.message };
-  }
-
-  /** Hands every status that differs from the object's to the background writer. */
-  private writeStatuses(rooms: Room[], members: Member[], compiled: Compiled, current: Map<string, string>, outcome: RolloutResult | undefined): void {
-    const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    // Per room, the first member granted it whose permissions are not enforced yet.
-    const roomPending = new Map<string, Enforcement>();
-    for (const member of members) {
-      const key = keyOf(member.metadata);
-      const result = compiled.members.get(key)!;
-      const enforcement = this.enforcementOf(key, result, current.get(key), outcome);
-      if (result.accepted && enforcement.state !== 'Enforced') {
-        for (const r of result.rooms) if (r.granted && !roomPending.has(`${r.namespace}/${r.room}`)) roomPending.set(`${r.namespace}/${r.room}`, enforcement);
-      }
-      const status = memberStatus(member, result, enforcement, now);
-      this.wantStatus('members', member, status);
-      this.rejectionEvent(member, 'Member', result);
-    }
-    for (const room of rooms) {
-      const key = keyOf(room.metadata);
-      const result = compiled.rooms.get(key)!;
-      // A room is ready when every member granted it enforces its permissions.
-      const enforcement: Enforcement = roomPending.get(key) ?? (outcome ? { state: 'Enforced' } : NOT_VERIFIED);
-      const status = roomStatus(room, result, enforcement, now);
-      this.wantStatus('rooms', room, status);
-      this.rejectionEvent(room, 'Room', result);
-    }
-    // Forget objects that are gone.
-    if (this.rejectionReported.size > 0) {
-      const present = new Set([...members.map((m) => `Member/${keyOf(m.metadata)}`), ...rooms.map((r) => `Room/${keyOf(r.metadata)}`)]);
-      for (const key of this.rejectionReported.keys()) if (!present.has(key)) this.rejectionReported.delete(key);
-    }
-  }
-
-  /** A Warning Event when an object is rejected, or rejected for a new reason (once, even while its status is not written yet). */
-  private rejectionEvent(obj: Room | Member, kind: 'Room' | 'Member', result: { accepted: boolean; reason: string; message: string }): void {
-    const key = `${kind}/${keyOf(obj.metadata)}`;
-    if (result.accepted) {
-      this.rejectionReported.delete(key);
-      return;
-    }
-    const previous = obj.status?.conditions?.find((c) => c.type === 'Accepted');
-    const alreadyShown = previous?.status === 'False' && previous.reason === result.reason;
-    if (alreadyShown || this.rejectionReported.get(key) === result.reason) return;
-    this.rejectionReported.set(key, result.reason);
-    void this.deps.events.record(asObject(obj, kind), 'Warning', result.reason, result.message);
-  }
-
-  private wantStatus(plural: StatusPlural, obj: Room | Member, status: object): void {
-    const { namespace, name } = obj.metadata;
-    const same = sameStatus(status, obj.status);
-    this.statusWriter.set(`${plural}/${namespace}/${name}`, same ? undefined : { plural, namespace, name, status, dropped: Object.keys(obj.status ?? {}) });
-  }
-
   private recordVerdictMetrics(compiled: Compiled): void {
     const { metrics } = this.deps;
     metrics.rejected.reset();
@@ -387,22 +316,4 @@ export class Reconciler {
   }
 }
 
-const NOT_VERIFIED: Enforcement = {
-  state: 'NotVerified',
-  message: 'the config is in the Secret; with reload strategy "none" nothing confirms that the servers enforce it',
-};
-
 const live = (o: { metadata: { deletionTimestamp?: string } }) => !o.metadata.deletionTimestamp;
-
-const asObject = (o: Room | Member, kind: string): KubeObject => ({ ...o, apiVersion: API_VERSION, kind });
-
-/**
- * What a member's entry in the config amounts to: equal fingerprints, equal enforcement. Its account's
- * exports and imports count too: they are what connects the member's rooms to other namespaces.
- */
-function fingerprints(model: AuthModel): Map<string, string> {
-  const accounts = new Map(model.accounts.map((a) => [a.name, JSON.stringify(a)]));
-  const out = new Map<string, string>();
-  for (const user of model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
-  return out;
-}

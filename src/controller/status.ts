@@ -2,7 +2,7 @@
 // Pure: the reconciler writes a status only when what this returns differs from what is stored.
 import type { Condition, GrantedSubjects, Member, MemberStatus, Room, RoomStatus } from '../api/types.js';
 import { credentialsSecretName } from '../api/defaults.js';
-import type { MemberResult, RoomResult, Verdict } from '../auth/compile.js';
+import type { MemberResult, RoomResult, Verdict } from '../auth/model.js';
 import type { ReadyReason } from '../api/conditions.js';
 
 /** Where the permissions of one object stand on the NATS servers. */

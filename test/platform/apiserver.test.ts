@@ -7,7 +7,8 @@ import { memberSchema, subjectRules } from '../../src/api/schema.js';
 import { GROUP, VERSION } from '../../src/api/types.js';
 import { waitFor } from '../support/processes.js';
 import { member, room } from '../support/objects.js';
-import { attachControlPlane, messageOf, statusOf } from './controlPlane.js';
+import { attachControlPlane } from './controlPlane.js';
+import { messageOf, statusOf } from './kubeAccess.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const namespace = 'platform-api';

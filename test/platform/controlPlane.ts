@@ -9,16 +9,15 @@
 // No vitest imports: the sandbox script uses this too. Every process dies with the Node process that
 // started it (see test/support/processes.ts); temp dirs are removed on stop(), on process exit, and,
 // should a run have been SIGKILLed, by the next start (dirs whose owner process is gone).
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CustomObjectsApi, KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { stringify } from 'yaml';
+import { KubeConfig, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { binary, cacheDir } from '../support/binaries.js';
 import { FatalWaitError, freePort, startProcess, waitFor, type Started } from '../support/processes.js';
+import { installCrds } from './installCrds.js';
+import { kubeconfigYaml, kubectl, rawGet } from './kubeAccess.js';
 
 export type UserName = 'admin' | 'user';
 
@@ -337,57 +336,6 @@ export function attachControlPlane(info: ControlPlaneInfo | undefined): ControlP
   };
 }
 
-export function kubectl(kubeconfigPath: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      binary('kubectl'),
-      [`--kubeconfig=${kubeconfigPath}`, ...args],
-      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 16 << 20, env: { ...process.env, KUBECONFIG: kubeconfigPath } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-    if (opts.input !== undefined) child.stdin!.end(opts.input);
-    else child.stdin?.end();
-  });
-}
-
-async function installCrds(kc: KubeConfig, crds: { file: string; crd: V1CustomResourceDefinition }[], timeoutMs: number): Promise<void> {
-  const api = kc.makeApiClient(ApiextensionsV1Api);
-  const objects = kc.makeApiClient(CustomObjectsApi);
-  await Promise.all(
-    crds.map(async ({ file: source, crd }) => {
-      const name = crd.metadata!.name!;
-      await waitFor(`CRD ${name} to be created`, async () => {
-        try {
-          await api.createCustomResourceDefinition({ body: crd });
-        } catch (e) {
-          const status = statusOf(e);
-          // An invalid CRD (422) will not become valid by retrying: fail at once, with the API server's reasons.
-          if (status !== undefined && status >= 400 && status < 500 && status !== 409 && status !== 429) {
-            throw new FatalWaitError(`the API server refuses CRD ${name} (from ${source}): ${messageOf(e)}`);
-          }
-          if (status !== 409) throw e;
-          const existing = await api.readCustomResourceDefinition({ name });
-          await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: existing.metadata!.resourceVersion } } });
-        }
-        return true;
-      }, timeoutMs, 50);
-      await waitFor(`CRD ${name} to be Established`, async () => {
-        const got = await api.readCustomResourceDefinition({ name });
-        return got.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ? true : undefined;
-      }, timeoutMs, 20);
-      // Established means the handler exists; make sure the endpoint answers before anyone uses it.
-      const version = crd.spec.versions.find((v) => v.served)!.name;
-      await waitFor(`${name} to be served`, async () => {
-        await objects.listClusterCustomObject({ group: crd.spec.group, version, plural: crd.spec.names.plural, limit: 1 });
-        return true;
-      }, timeoutMs, 20);
-    }),
-  );
-}
-
 /** The cached kube-controller-manager (not among install-binaries.sh's defaults; scripts/ensure-deps.sh builds it). */
 function controllerManagerBinary(): string {
   const path = join(cacheDir(), 'bin', 'current', 'kube-controller-manager');
@@ -405,55 +353,6 @@ function loopbackOnlyEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(https?_proxy|all_proxy|no_proxy|kubernetes_service_host|kubernetes_service_port.*)$/i.test(k)),
   );
-}
-
-function kubeconfigYaml(server: string, ca: string, user: string, token: string): string {
-  return stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'nro', cluster: { server, 'certificate-authority-data': Buffer.from(ca).toString('base64') } }],
-    users: [{ name: user, user: { token } }],
-    contexts: [{ name: `${user}@nro`, context: { cluster: 'nro', user, namespace: 'default' } }],
-    'current-context': `${user}@nro`,
-  });
-}
-
-/** A GET with the admin token outside client-node (for /livez and /readyz). */
-export function rawGet(info: Pick<ControlPlaneInfo, 'server' | 'caFile' | 'tokens'>, path: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${info.server}${path}`,
-      { method: 'GET', ca: readFileSync(info.caFile), headers: { Authorization: `Bearer ${info.tokens.admin}` }, timeout: 5000, agent: false },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`GET ${path} timed out`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** The API server's message in a client-node error (its Status body), or the error as text. */
-export function messageOf(e: unknown): string {
-  const body = (e as { body?: unknown } | undefined)?.body;
-  try {
-    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown } | undefined;
-    if (typeof status?.message === 'string') return status.message;
-  } catch {
-    // not JSON
-  }
-  return String(e);
-}
-
-/** The HTTP status of a client-node error (ApiException.code), if any. */
-export function statusOf(e: unknown): number | undefined {
-  const code = (e as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' ? code : undefined;
 }
 
 

@@ -229,13 +229,18 @@ build_etcd() {
   go_build "$dir" "$mod" "$out" "" "$logf"
 }
 
+# commit_ldflag MOD VERSION VAR: `-X VAR=<short commit>` when the module's version names a commit, else nothing.
+commit_ldflag() {
+  local commit
+  commit=$(mod_commit "$1" "$2")
+  [[ -z "$commit" ]] || echo "-X $3=${commit:0:7}"
+}
+
 build_nats_server() {
-  local name=$1 version=$2 out=$3 logf=$4 dir=$5 mod=github.com/nats-io/nats-server/v2 upstream commit ld=""
+  local name=$1 version=$2 out=$3 logf=$4 dir=$5 mod=github.com/nats-io/nats-server/v2 upstream
   upstream=$(gomod_of "$mod" "$version")
   write_build_module "$dir" "$name" "$mod" "$version" "$upstream"
-  commit=$(mod_commit "$mod" "$version")
-  [[ -z "$commit" ]] || ld="-X $mod/server.gitCommit=${commit:0:7}"
-  go_build "$dir" "$mod" "$out" "$ld" "$logf"
+  go_build "$dir" "$mod" "$out" "$(commit_ldflag "$mod" "$version" "$mod/server.gitCommit")" "$logf"
 }
 
 build_natscli() {
@@ -246,13 +251,11 @@ build_natscli() {
 }
 
 build_coredns() {
-  local name=$1 version=$2 out=$3 logf=$4 dir=$5 mod=github.com/coredns/coredns upstream commit ld=""
+  local name=$1 version=$2 out=$3 logf=$4 dir=$5 mod=github.com/coredns/coredns upstream
   # Every plugin of the default plugin.cfg is compiled in; the harness's Corefile enables only `kubernetes`.
   upstream=$(gomod_of "$mod" "$version")
   write_build_module "$dir" "$name" "$mod" "$version" "$upstream"
-  commit=$(mod_commit "$mod" "$version")
-  [[ -z "$commit" ]] || ld="-X $mod/coremain.GitCommit=${commit:0:7}"
-  go_build "$dir" "$mod" "$out" "$ld" "$logf"
+  go_build "$dir" "$mod" "$out" "$(commit_ldflag "$mod" "$version" "$mod/coremain.GitCommit")" "$logf"
 }
 
 build_helm() {

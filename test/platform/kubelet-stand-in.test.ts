@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { authDirOf } from '../support/natsServer.js';
 import { attachControlPlane } from './controlPlane.js';
-import { atomicWrite, sha256 } from './kubeletStandIn.js';
+import { atomicWrite, sha256 } from './standInVolumes.js';
 import { startNatsCluster, type NatsCluster } from './natsPods.js';
 import { CONFIG_HASH_ANNOTATION } from '../../src/api/metadata.js';
 

@@ -31,13 +31,16 @@
 // - No subPath mounts (kubelet never updates those anyway), no configMap/downwardAPI/token projections,
 //   no defaultMode: files are 0644. Volumes are not torn down when a pod is deleted.
 // - It only watches its namespace.
-import { createHash, randomInt } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, lstatSync, writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { basename, dirname, join } from 'node:path';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, Watch, type KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
+import { join } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod, type V1Secret } from '@kubernetes/client-node';
 import { waitFor } from '../support/processes.js';
-import { statusOf } from './controlPlane.js';
+import { statusOf } from './kubeAccess.js';
+import { atomicWrite, mountsOf, payloadOfSecrets, sha256, type Mount } from './standInVolumes.js';
+import { StandInReflector, type EventType } from './standInWatch.js';
+
 
 export const DEFAULT_NODE_NAME = 'kubelet-stand-in';
 
@@ -65,18 +68,6 @@ export interface PodStats {
   lastDeliveryAt?: number;
   /** sha256 (hex) of every delivered file, by key (path inside the volume). */
   hashes: Record<string, string>;
-}
-
-interface SecretSource {
-  name: string;
-  optional: boolean;
-  items?: { key: string; path: string }[];
-}
-
-interface Mount {
-  /** Directory on this machine that stands for the mountPath. */
-  hostDir: string;
-  sources: SecretSource[];
 }
 
 interface ContainerState {
@@ -123,8 +114,8 @@ export class KubeletStandIn {
   private readonly core: CoreV1Api;
   private readonly pods = new Map<string, PodRecord>();
   private readonly listeners = new Set<() => void>();
-  private readonly secrets: Reflector<V1Secret>;
-  private readonly podWatch: Reflector<V1Pod>;
+  private readonly secrets: StandInReflector<V1Secret>;
+  private readonly podWatch: StandInReflector<V1Pod>;
   private probeTimer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -135,7 +126,7 @@ export class KubeletStandIn {
     this.jitterMs = opts.jitterMs ?? 0;
     this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
     const ns = this.namespace;
-    this.secrets = new Reflector<V1Secret>(
+    this.secrets = new StandInReflector<V1Secret>(
       opts.kubeConfig,
       `/api/v1/namespaces/${ns}/secrets`,
       {},
@@ -144,7 +135,7 @@ export class KubeletStandIn {
       () => this.watchLagMs,
     );
     const fieldSelector = `spec.nodeName=${this.nodeName}`;
-    this.podWatch = new Reflector<V1Pod>(
+    this.podWatch = new StandInReflector<V1Pod>(
       opts.kubeConfig,
       `/api/v1/namespaces/${ns}/pods`,
       { fieldSelector },
@@ -476,255 +467,4 @@ export class KubeletStandIn {
   }
 }
 
-// --- volume layout -------------------------------------------------------------------------------
-
-function mountsOf(pod: V1Pod, rootDir: string): Mount[] {
-  const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name, v]));
-  const mounts = new Map<string, Mount>();
-  for (const container of pod.spec?.containers ?? []) {
-    for (const vm of container.volumeMounts ?? []) {
-      if (vm.subPath || vm.subPathExpr) continue;
-      const volume = volumes.get(vm.name);
-      const sources: SecretSource[] = [];
-      if (volume?.secret?.secretName) {
-        sources.push({ name: volume.secret.secretName, optional: volume.secret.optional ?? false, ...(volume.secret.items && { items: volume.secret.items }) });
-      }
-      for (const s of volume?.projected?.sources ?? []) {
-        if (s.secret?.name) sources.push({ name: s.secret.name, optional: s.secret.optional ?? false, ...(s.secret.items && { items: s.secret.items }) });
-      }
-      if (sources.length === 0) continue;
-      const hostDir = join(rootDir, basename(vm.mountPath));
-      mounts.set(hostDir, { hostDir, sources });
-    }
-  }
-  return [...mounts.values()];
-}
-
-const DATA = '..data';
-const DATA_TMP = '..data_tmp';
-
-/**
- * kubelet's AtomicWriter: the payload's files in a new timestamped dir, `..data` switched to it by a
- * rename, a symlink per top-level path, stale paths and the old dir removed. Returns whether it wrote.
- */
-export function atomicWrite(targetDir: string, payload: Map<string, Buffer>): boolean {
-  mkdirSync(targetDir, { recursive: true });
-  let oldTsDir: string | undefined;
-  try {
-    oldTsDir = readlinkSync(join(targetDir, DATA));
-  } catch {
-    oldTsDir = undefined;
-  }
-  let oldPaths = new Set<string>();
-  try {
-    if (oldTsDir) oldPaths = filesUnder(join(targetDir, oldTsDir));
-  } catch {
-    oldTsDir = undefined; // ..data points nowhere: write afresh
-  }
-  if (oldTsDir && oldPaths.size === payload.size && [...payload].every(([p, c]) => oldPaths.has(p) && readFileSync(join(targetDir, oldTsDir!, p)).equals(c))) {
-    return false;
-  }
-
-  const tsDir = `..${timestamp()}`;
-  const tsPath = join(targetDir, tsDir);
-  mkdirSync(tsPath, { mode: 0o755 });
-  for (const [path, content] of payload) {
-    mkdirSync(dirname(join(tsPath, path)), { recursive: true });
-    writeFileSync(join(tsPath, path), content, { mode: 0o644 });
-  }
-  rmSync(join(targetDir, DATA_TMP), { force: true });
-  symlinkSync(tsDir, join(targetDir, DATA_TMP));
-  renameSync(join(targetDir, DATA_TMP), join(targetDir, DATA));
-
-  const newTop = new Set([...payload.keys()].map(topLevel));
-  for (const top of newTop) {
-    if (!isSymlink(join(targetDir, top))) symlinkSync(join(DATA, top), join(targetDir, top));
-  }
-  for (const top of new Set([...oldPaths].map(topLevel))) {
-    if (!newTop.has(top)) rmSync(join(targetDir, top), { force: true });
-  }
-  if (oldTsDir && oldTsDir !== tsDir) rmSync(join(targetDir, oldTsDir), { recursive: true, force: true });
-  return true;
-}
-
-/** `..2026_11_22_10_00_00.123456789`: UTC time to the second, then random digits (os.MkdirTemp in kubelet). */
-function timestamp(): string {
-  const d = new Date();
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  const time = `${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}_${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
-  return `${time}.${String(randomInt(1_000_000_000)).padStart(9, '0')}`;
-}
-
-function filesUnder(dir: string, prefix = ''): Set<string> {
-  const out = new Set<string>();
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) for (const f of filesUnder(join(dir, entry.name), rel)) out.add(f);
-    else out.add(rel);
-  }
-  return out;
-}
-
-const topLevel = (path: string) => path.split('/')[0]!;
-
-function isSymlink(path: string): boolean {
-  try {
-    return lstatSync(path).isSymbolicLink();
-  } catch {
-    return false;
-  }
-}
-
-export const sha256 = (content: Buffer | string) => createHash('sha256').update(content).digest('hex');
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// --- list+watch ----------------------------------------------------------------------------------
-
-type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-interface Named {
-  metadata?: { name?: string; resourceVersion?: string };
-}
-
-/** The files of a mount from its Secrets (in source order); undefined when a required one is missing. */
-function payloadOfSecrets(mount: Mount, secrets: (V1Secret | undefined)[]): Map<string, Buffer> | undefined {
-  const payload = new Map<string, Buffer>();
-  for (const [i, source] of mount.sources.entries()) {
-    const secret = secrets[i];
-    if (!secret) {
-      if (source.optional) continue;
-      return undefined;
-    }
-    const data = secret.data ?? {};
-    const items = source.items ?? Object.keys(data).map((key) => ({ key, path: key }));
-    for (const { key, path } of items) {
-      const value = data[key];
-      if (value === undefined) {
-        if (source.optional) continue;
-        return undefined;
-      }
-      payload.set(path, Buffer.from(value, 'base64'));
-    }
-  }
-  return payload;
-}
-
-/**
- * A minimal reflector: list, then watch from the list's resourceVersion; when the watch ends (API server
- * restarted, watch timed out, 410 Gone) it lists again, reporting what changed meanwhile as events.
- */
-class Reflector<T extends Named> {
-  private readonly items = new Map<string, T>();
-  private stopped = false;
-  private abort?: AbortController;
-  private loop?: Promise<void>;
-
-  constructor(
-    private readonly kc: KubeConfig,
-    private readonly path: string,
-    private readonly query: Record<string, string>,
-    private readonly list: () => Promise<{ items: T[]; metadata?: { resourceVersion?: string } }>,
-    private readonly onEvent: (type: EventType, obj: T, old: T | undefined) => void,
-    private readonly lagMs: () => number = () => 0,
-  ) {}
-
-  get(name: string): T | undefined {
-    return this.items.get(name);
-  }
-
-  /** Resolves after the first list. */
-  start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.loop = this.run(resolve, reject);
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.abort?.abort();
-    await this.loop;
-  }
-
-  private async run(listed: () => void, failed: (e: unknown) => void): Promise<void> {
-    let first = true;
-    let backoff = 50;
-    while (!this.stopped) {
-      const began = Date.now();
-      try {
-        const list = await this.list();
-        this.replace(list.items);
-        if (first) {
-          first = false;
-          listed();
-        }
-        await this.watchFrom(list.metadata?.resourceVersion);
-      } catch (e) {
-        // Refused by the API server (forbidden, not found...) before the first list: that will not heal.
-        const status = statusOf(e);
-        if (first && status !== undefined && status >= 400 && status < 500) {
-          this.stopped = true;
-          failed(e);
-          return;
-        }
-      }
-      if (this.stopped) break;
-      // A watch that ended quickly (API server down, refused) backs off; a long one relists at once.
-      backoff = Date.now() - began > 5000 ? 50 : Math.min(backoff * 2, 1000);
-      await sleep(backoff);
-    }
-    if (first) failed(new Error(`stopped before listing ${this.path}`));
-    return;
-  }
-
-  private replace(items: T[]): void {
-    const seen = new Set<string>();
-    for (const item of items) {
-      const name = item.metadata?.name ?? '';
-      seen.add(name);
-      const old = this.items.get(name);
-      this.items.set(name, item);
-      if (!old) this.onEvent('ADDED', item, undefined);
-      else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) this.onEvent('MODIFIED', item, old);
-    }
-    for (const [name, old] of [...this.items]) {
-      if (!seen.has(name)) {
-        this.items.delete(name);
-        this.onEvent('DELETED', old, old);
-      }
-    }
-  }
-
-  private watchFrom(resourceVersion: string | undefined): Promise<void> {
-    return new Promise<void>((resolve) => {
-      if (this.stopped) return resolve();
-      const watch = new Watch(this.kc);
-      void watch
-        .watch(
-          this.path,
-          { ...this.query, allowWatchBookmarks: true, ...(resourceVersion && { resourceVersion }) },
-          (type: string, obj: T) => {
-            if (type === 'ERROR' || type === 'BOOKMARK') {
-              if (type === 'ERROR') this.abort?.abort(); // e.g. 410 Gone: list again
-              return;
-            }
-            const apply = () => {
-              const name = obj.metadata?.name ?? '';
-              const old = this.items.get(name);
-              if (type === 'DELETED') this.items.delete(name);
-              else this.items.set(name, obj);
-              this.onEvent(type as EventType, obj, old);
-            };
-            // A late watch (see KubeletStandIn.watchLagMs): events keep their order, each comes late.
-            if (this.lagMs() > 0) setTimeout(apply, this.lagMs());
-            else apply();
-          },
-          () => resolve(),
-        )
-        .then((controller) => {
-          this.abort = controller;
-          if (this.stopped) controller.abort();
-        }, () => resolve());
-    });
-  }
-}

@@ -13,7 +13,7 @@ import { authDirOf } from '../support/natsServer.js';
 import { member, newUserKey, room } from '../support/objects.js';
 import { waitFor } from '../support/processes.js';
 import { attachControlPlane } from './controlPlane.js';
-import { sha256 } from './kubeletStandIn.js';
+import { sha256 } from './standInVolumes.js';
 import { startNatsCluster, type NatsCluster } from './natsPods.js';
 
 const cp = attachControlPlane(inject('controlPlane'));

@@ -13,7 +13,7 @@ import { compile } from '../../src/auth/compile.js';
 import { render } from '../../src/auth/render.js';
 import { clusterConfigs, NatsServer, type NatsServerConfig } from '../support/natsServer.js';
 import { waitFor } from '../support/processes.js';
-import { statusOf } from './controlPlane.js';
+import { statusOf } from './kubeAccess.js';
 import { DEFAULT_NODE_NAME, KubeletStandIn } from './kubeletStandIn.js';
 import { MANAGED_BY } from '../../src/api/metadata.js';
 

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION } from '../../src/api/types.js';
 import { room } from '../support/objects.js';
-import { sha256 } from './kubeletStandIn.js';
+import { sha256 } from './standInVolumes.js';
 import { startPlatform, type Platform } from './platform.js';
 
 let platform: Platform;

@@ -8,7 +8,8 @@ import type { MemberSpec, RoomSpec } from '../../src/api/types.js';
 import { GROUP, VERSION } from '../../src/api/types.js';
 import { formatErrors, validateMemberObject, validateRoomObject } from '../../src/api/validate.js';
 import { member, newUserKey, room } from '../support/objects.js';
-import { attachControlPlane, messageOf, statusOf } from './controlPlane.js';
+import { attachControlPlane } from './controlPlane.js';
+import { messageOf, statusOf } from './kubeAccess.js';
 
 const cp = attachControlPlane(inject('controlPlane'));
 const ns = 'platform-agreement';

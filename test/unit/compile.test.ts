@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compile, type CompileOptions, type Permissions } from '../../src/auth/compile.js';
+import { compile } from '../../src/auth/compile.js';
+import type { CompileOptions, Permissions } from '../../src/auth/model.js';
 import { render } from '../../src/auth/render.js';
 import type { AccessMode, Member, Room } from '../../src/api/types.js';
 import { member, newUserKey, room, shuffle } from '../support/objects.js';

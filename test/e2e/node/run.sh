@@ -16,7 +16,8 @@
 #   5. a Member deleted: the real garbage collector removes its credentials Secret
 #   6. a ResourceQuota on count/members.natsrooms.io refuses a Member past the quota
 #   7. faults, each followed by convergence and the story again (nothing lost, nothing widened):
-#      a NATS pod deleted mid-rollout (the StatefulSet brings it back); the leader operator pod
+#      a NATS pod gone when a rollout reaches it (node cordoned: Degraded naming it, later servers
+#      untouched; uncordoned: the StatefulSet brings it back and all converge); the leader operator pod
 #      deleted mid-rollout (the standby takes the Lease and finishes); reloadStrategy=restart
 #      (helm upgrade) rolling the real StatefulSet
 #   8. the official NATS chart (2.14.2, rendered with the README's attach values:
@@ -348,21 +349,47 @@ joe_ready() { # joe_ready GENERATION
   k -n demo wait --for=jsonpath='{.status.observedGeneration}'="$1" member/joe --timeout=3m >/dev/null &&
     k -n demo wait --for=condition=Ready member/joe --timeout=3m
 }
-degraded_seen() { # polls joe's Ready message for a few seconds, prints what it saw
-  local seen="" m
-  for _ in $(seq 1 25); do
-    m=$(k -n demo get member joe -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null)
-    [[ "$m" == "$seen" ]] || { echo "      joe Ready: $m"; seen=$m; }
-    sleep 0.2
-  done
-}
 
 log "7a. a NATS pod deleted mid-rollout"
-# The pod goes first, so that the rollout of the change necessarily meets a server that is gone.
+# The node is cordoned first, so the StatefulSet's new nats-1 stays Pending and the rollout of the
+# change necessarily meets a server that is gone: Degraded naming it, later servers untouched. Then
+# the node is uncordoned and everything converges.
+node=$(k get nodes -o jsonpath='{.items[0].metadata.name}')
 uid1=$(k -n "$NS" get pod nats-1 -o jsonpath='{.metadata.uid}')
+# config_load_time of a server (its monitoring port, by pod IP): it changes with every reload.
+loaded_at() {
+  local ip
+  ip=$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}')
+  node -e "fetch('http://$ip:8222/varz').then((r) => r.json()).then((v) => console.log(v.config_load_time))"
+}
+nats2_before=$(loaded_at nats-2)
+check "cordon $node (the replacement of nats-1 cannot be scheduled yet)" k cordon "$node"
 k -n "$NS" delete pod nats-1 --wait=false >/dev/null
+replacement_pending() {
+  for _ in $(seq 1 300); do
+    local p
+    p=$(k -n "$NS" get pod nats-1 -o jsonpath='{.metadata.uid} {.status.phase}' 2>/dev/null)
+    [[ -n "$p" && "$p" != "$uid1 "* && "$p" == *Pending ]] && { echo "nats-1 is $p"; return 0; }
+    sleep 0.2
+  done
+  return 1
+}
+check "the StatefulSet's new nats-1 waits, Pending, on the cordoned node" replacement_pending
 gen=$(joe_change 1)
-degraded_seen
+degraded_on_nats1() {
+  for _ in $(seq 1 300); do
+    local m
+    m=$(k -n demo get member joe -o jsonpath='{.status.observedGeneration} {.status.conditions[?(@.type=="Ready")].reason}: {.status.conditions[?(@.type=="Ready")].message}' 2>/dev/null)
+    if [[ "$m" == "$gen RolloutDegraded: "*nats-1* ]]; then echo "joe Ready: ${m#* }"; return 0; fi
+    sleep 0.2
+  done
+  echo "last seen: $m"; return 1
+}
+check "joe is Ready=False RolloutDegraded naming nats-1" degraded_on_nats1
+same_load() { local now; now=$(loaded_at nats-2); echo "nats-2 config loaded at $now"; [[ "$now" == "$nats2_before" ]]; }
+check "nats-2, after nats-1 in the rollout, was not reloaded" same_load
+check "the Warning Event RolloutDegraded names nats-1" bash -c "'$BIN/kubectl' -n $NS get events --field-selector reason=RolloutDegraded -o jsonpath='{.items[*].message}' | grep -q nats-1"
+check "uncordon $node" k uncordon "$node"
 check "the StatefulSet brings nats-1 back (a new pod, 3 of 3 ready)" bash -c "
   for _ in \$(seq 1 300); do
     u=\$('$BIN/kubectl' -n $NS get pod nats-1 -o jsonpath='{.metadata.uid}' 2>/dev/null)
@@ -370,6 +397,8 @@ check "the StatefulSet brings nats-1 back (a new pod, 3 of 3 ready)" bash -c "
     [[ -n \"\$u\" && \"\$u\" != '$uid1' && \"\$r\" == 3 ]] && exit 0; sleep 0.5
   done; exit 1"
 check "joe converges: Ready on generation $gen" joe_ready "$gen"
+reloaded_since() { ! same_load; }
+check "nats-2 reloaded once nats-1 was back" reloaded_since
 after_fault
 
 log "7b. the leader operator pod deleted mid-rollout"

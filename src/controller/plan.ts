@@ -1,0 +1,138 @@
+// What a reconcile has to do, decided without I/O: whether the rendered config fits its Secrets,
+// where each object's permissions stand, the status each object should have, and which rejections
+// still need a Warning Event. The reconciler (reconciler.ts) carries it out.
+import type { Member, Room } from '../api/types.js';
+import { keyOf, type AuthModel, type Compiled, type MemberResult } from '../auth/model.js';
+import type { Rendered } from '../auth/render.js';
+import type { RolloutResult } from '../reload/rollout.js';
+import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
+
+/** Per member, what its entry in the config amounts to (see fingerprints()). */
+export type Fingerprints = ReadonlyMap<string, string>;
+
+/**
+ * What a member's entry in the config amounts to: equal fingerprints, equal enforcement. Its account's
+ * exports and imports count too: they are what connects the member's rooms to other namespaces.
+ */
+export function fingerprints(model: AuthModel): Map<string, string> {
+  const accounts = new Map(model.accounts.map((a) => [a.name, JSON.stringify(a)]));
+  const out = new Map<string, string>();
+  for (const user of model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
+  return out;
+}
+
+export interface SecretLimits {
+  maxSecretBytes: number;
+  authShards: number;
+}
+
+/** Why the rendered config cannot be written, if it cannot. */
+export function sizeProblem(rendered: Rendered, limits: SecretLimits): string | undefined {
+  const { maxSecretBytes } = limits;
+  const main = Buffer.byteLength(rendered.text);
+  if (rendered.shards.length === 0 && main > maxSecretBytes) {
+    return `the auth config would be ${main} bytes, more than --max-secret-bytes=${maxSecretBytes}, and --auth-shards=${limits.authShards} allows no shard Secrets`;
+  }
+  const largest = Math.max(0, ...rendered.shards.map((s) => Buffer.byteLength(s)));
+  if (largest > maxSecretBytes) {
+    return `a shard of the auth config would be ${largest} bytes, more than --max-secret-bytes=${maxSecretBytes}: raise --auth-shards (and mount as many shard Secrets in the NATS pods)`;
+  }
+  if (main > maxSecretBytes) return `the main auth file would be ${main} bytes, more than --max-secret-bytes=${maxSecretBytes}`;
+  return undefined;
+}
+
+export const renderedBytes = (rendered: Rendered) => [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+
+export const NOT_VERIFIED: Enforcement = {
+  state: 'NotVerified',
+  message: 'the config is in the Secret; with reload strategy "none" nothing confirms that the servers enforce it',
+};
+
+/**
+ * Where one member's permissions stand: enforced when every server confirmed a generation with its
+ * current entry; otherwise what the rollout says (no rollout: nothing can confirm it).
+ */
+export function enforcementOf(result: MemberResult, fingerprint: string | undefined, enforcedFingerprint: string | undefined, outcome: RolloutResult | undefined): Enforcement {
+  if (!outcome) return NOT_VERIFIED;
+  if (result.accepted && fingerprint !== undefined && enforcedFingerprint === fingerprint) return { state: 'Enforced' };
+  if (outcome.state === 'Degraded') return { state: 'Degraded', message: outcome.message };
+  return { state: 'RollingOut', message: outcome.message };
+}
+
+export interface WantedStatus {
+  plural: 'rooms' | 'members';
+  object: Room | Member;
+  /** Undefined when the object already has the status it should have. */
+  status: object | undefined;
+}
+
+export interface StatusInputs {
+  rooms: readonly Room[];
+  members: readonly Member[];
+  compiled: Compiled;
+  /** Fingerprints of the config now written. */
+  current: Fingerprints;
+  /** Fingerprints of the last generation every server confirmed. */
+  enforced: Fingerprints;
+  outcome: RolloutResult | undefined;
+  /** RFC 3339, seconds. */
+  now: string;
+}
+
+/** The status every Room and Member should have. A room is ready when every member granted it is. */
+export function wantedStatuses(i: StatusInputs): WantedStatus[] {
+  const out: WantedStatus[] = [];
+  // Per room, the first member granted it whose permissions are not enforced yet.
+  const roomPending = new Map<string, Enforcement>();
+  for (const member of i.members) {
+    const key = keyOf(member.metadata);
+    const result = i.compiled.members.get(key)!;
+    const enforcement = enforcementOf(result, i.current.get(key), i.enforced.get(key), i.outcome);
+    if (result.accepted && enforcement.state !== 'Enforced') {
+      for (const r of result.rooms) if (r.granted && !roomPending.has(`${r.namespace}/${r.room}`)) roomPending.set(`${r.namespace}/${r.room}`, enforcement);
+    }
+    out.push(want('members', member, memberStatus(member, result, enforcement, i.now)));
+  }
+  for (const room of i.rooms) {
+    const key = keyOf(room.metadata);
+    const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? { state: 'Enforced' } : NOT_VERIFIED);
+    out.push(want('rooms', room, roomStatus(room, i.compiled.rooms.get(key)!, enforcement, i.now)));
+  }
+  return out;
+}
+
+const want = (plural: WantedStatus['plural'], object: Room | Member, status: object): WantedStatus => ({ plural, object, status: sameStatus(status, object.status) ? undefined : status });
+
+export interface Rejection {
+  kind: 'Room' | 'Member';
+  object: Room | Member;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Rejections users have not been told of: an object rejected, or rejected for a new reason, that
+ * neither its stored status nor an Event already sent (`reported`, by kind/namespace/name) shows.
+ * Updates `reported`: accepted and vanished objects are forgotten, new rejections remembered.
+ */
+export function untoldRejections(rooms: readonly Room[], members: readonly Member[], compiled: Compiled, reported: Map<string, string>): Rejection[] {
+  const out: Rejection[] = [];
+  const present = new Set<string>();
+  const consider = (kind: Rejection['kind'], object: Room | Member, result: { accepted: boolean; reason: string; message: string }) => {
+    const key = `${kind}/${keyOf(object.metadata)}`;
+    present.add(key);
+    if (result.accepted) {
+      reported.delete(key);
+      return;
+    }
+    const previous = object.status?.conditions?.find((c) => c.type === 'Accepted');
+    const alreadyShown = previous?.status === 'False' && previous.reason === result.reason;
+    if (alreadyShown || reported.get(key) === result.reason) return;
+    reported.set(key, result.reason);
+    out.push({ kind, object, reason: result.reason, message: result.message });
+  };
+  for (const m of members) consider('Member', m, compiled.members.get(keyOf(m.metadata))!);
+  for (const r of rooms) consider('Room', r, compiled.rooms.get(keyOf(r.metadata))!);
+  for (const key of reported.keys()) if (!present.has(key)) reported.delete(key);
+  return out;
+}
