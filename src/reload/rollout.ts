@@ -18,6 +18,10 @@ import { CONFIG_HASH_ANNOTATION, POKED_AT_ANNOTATION } from '../api/metadata.js'
 
 /** Kubelet needs a moment after a pod update to refresh its volumes; reloading sooner reads the old file. */
 const FIRST_RELOAD_AFTER_POKE_MS = 100;
+/** Shortest pause between two reloads of a server still reading the old files. */
+const MIN_RETRY_PAUSE_MS = 25;
+/** How long one server is retried in place before the wait is handed back to the queue. */
+const IN_PLACE_WAIT_MS = 1600;
 
 export interface RolloutResult {
   state: 'Enforced' | 'RollingOut' | 'Degraded';
@@ -127,13 +131,18 @@ export class ServerRollout implements Rollout {
     const sincePoke = this.clock.now() - this.pokedAt;
     if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await this.clock.sleep(FIRST_RELOAD_AFTER_POKE_MS - sincePoke);
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
-    // back to the queue (which would mean writing RollingOut statuses for a blink).
+    // back to the queue (which would mean writing RollingOut statuses for a blink). Each try re-reads
+    // the config, so the pause between tries follows what one costs: a small config is polled closely
+    // (kubelet's delivery, not the poll, sets the time), a large one is not reparsed back to back.
     let halfDelivered = false;
     let reloads = 0;
-    for (let pause = 100; ; pause *= 2) {
+    const waitingSince = this.clock.now();
+    for (let pause = 0; ; pause *= 1.5) {
       if (strategy === 'reload') {
         reloads++;
+        const reloadStart = this.clock.now();
         const refused = await system.reload(conn);
+        pause ||= Math.max(MIN_RETRY_PAUSE_MS, 2 * (this.clock.now() - reloadStart));
         const after = refused ? now : await system.generation(conn);
         // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
         metrics.reloads.inc({ server: name, result: refused ? 'refused' : after !== now ? 'applied' : 'unchanged' });
@@ -147,6 +156,7 @@ export class ServerRollout implements Rollout {
         now = after;
       } else {
         now = await system.generation(conn);
+        pause ||= 100;
       }
       if (now === generation.hash && newImporters.length > 0) {
         reloads++;
@@ -159,7 +169,7 @@ export class ServerRollout implements Rollout {
         this.waiting.delete(name);
         return undefined;
       }
-      if (pause > 800) break;
+      if (this.clock.now() - waitingSince + pause > IN_PLACE_WAIT_MS) break;
       await this.clock.sleep(pause);
     }
     // Still the old files: have kubelet sync the pod once more before handing the wait to the queue.
