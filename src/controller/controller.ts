@@ -100,7 +100,7 @@ export class Controller {
     this.members = namespaces.map((ns) => reflector<Member>('members', paths.members(ns), {}, specChanged, inputChanged));
     this.credentials = namespaces.map((ns) => reflector<Secret>('credentials', paths.secrets(ns), { labelSelector: CREDENTIALS_SELECTOR }, undefined, inputChanged));
     // The operator's own writes of the Secret come back as events: only someone else's change matters.
-    this.authSecret = reflector<Secret>('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` }, (_, now) => !this.reconciler.isOwnWrite(now));
+    this.authSecret = reflector<Secret>('auth-secret', paths.secrets(config.natsNamespace), { fieldSelector: `metadata.name=${config.authSecretName}` }, (_, now) => !this.reconciler.secrets.isOwnWrite(now));
     this.pods = reflector<Pod>('nats-pods', paths.pods(config.natsNamespace), { labelSelector: config.natsSelector }, podChanged);
 
     const all = () => [...this.rooms, ...this.members, ...this.credentials, this.authSecret, this.pods];

@@ -1,23 +1,21 @@
 // One reconcile of the NATS cluster: read the caches as they are, compile, write the Secret when the
 // config changed, roll it out, then report on every Room and Member. Level-triggered and idempotent:
 // it never looks at which event woke it, and running it twice in a row changes nothing the second time.
-import { CONFIG_HASH_ANNOTATION, FIELD_MANAGER, MANAGED_BY } from '../api/metadata.js';
 import { compile } from '../auth/compile.js';
 import type { AuthModel, Compiled, CompileOptions } from '../auth/model.js';
 import { withoutAdditions } from '../auth/pressure.js';
-import { parseRendered } from '../auth/parse.js';
-import { render, shardFileName, type Rendered } from '../auth/render.js';
+import { render, type Rendered } from '../auth/render.js';
 import { API_VERSION, type Member, type Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import { applyCredentials, forEachLimited, planCredentials, type CredentialsOutcome } from './credentials.js';
+import { applyCredentials, planCredentials, type CredentialsOutcome } from './credentials.js';
 import type { EventRecorder } from '../kube/events.js';
-import { CONTENT_TYPE, ignoreNotFound, type KubeClient } from '../kube/client.js';
-import { paths } from '../kube/paths.js';
-import type { KubeObject, Pod, Secret } from '../kube/types.js';
+import type { KubeClient } from '../kube/client.js';
+import type { Pod, Secret } from '../kube/types.js';
 import type { Rollout, RolloutResult } from '../reload/rollout.js';
 import type { Metrics } from '../metrics.js';
 import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses } from './plan.js';
+import { ConfigSecrets } from './configSecrets.js';
 import type { StatusWriter } from './statusWriter.js';
 import type { RunResult } from './workQueue.js';
 
@@ -61,23 +59,18 @@ export interface ReconcilerDeps {
 export class Reconciler {
   /** Per member, the permissions fingerprint of the last generation every server confirmed. */
   private enforced = new Map<string, string>();
-  /** How many shard Secrets the last write left (unknown after a start). */
-  private shardCount?: number;
   /** The model of the last generation written (unknown after a start). */
   private lastModel?: AuthModel;
-  /** The main Secret as this reconciler last wrote it. */
-  private lastWritten?: { hash: string; data: string };
   /** Per rejected object, the reason its last Warning Event gave. */
   private readonly rejectionReported = new Map<string, string>();
   /** The last prepare(), with the input version it was made from. */
   private prepared?: { inputs: number; result: Prepared };
-  /** Per shard index, the base64 content its Secret holds, as last written or read. */
-  private readonly shardContents = new Map<number, string>();
-  private shardsReadAt = 0;
   private readonly compileOptions: CompileOptions;
+  readonly secrets: ConfigSecrets;
 
   constructor(private readonly deps: ReconcilerDeps) {
     const { config } = deps;
+    this.secrets = new ConfigSecrets({ client: deps.client, config, log: deps.log, metrics: deps.metrics, authSecret: () => deps.caches.authSecret() });
     this.compileOptions = {
       account: config.account,
       extraSubjectRoots: config.extraSubjectRoots,
@@ -109,7 +102,7 @@ export class Reconciler {
     // Too large even with every namespace within its budget: apply the removals anyway, hold the additions.
     let inForce = compiled.model;
     let pressure: { message: string; held: Set<string> } | undefined;
-    if (tooLarge) this.lastModel ??= await this.readLastModel();
+    if (tooLarge) this.lastModel ??= await this.secrets.readLastModel();
     if (tooLarge && this.lastModel) {
       const narrowed = withoutAdditions(compiled.model, this.lastModel);
       const smaller = this.render(narrowed.model);
@@ -128,10 +121,7 @@ export class Reconciler {
       outcome = { state: 'Degraded', message: `${tooLarge} (${bytes} bytes in all); the previous config stays in force` };
       log.error('config too large; not written', { bytes, shards: rendered.shards.length });
     } else {
-      // Main file and shards at once: kubelet may deliver them in any order, and a mix of two
-      // generations does not parse (see render.ts), so no order is safer than another.
-      await Promise.all([this.applyShards(rendered.shards), this.applySecret(rendered)]);
-      await this.deleteStaleShards(rendered.shards.length);
+      await this.secrets.write(rendered);
       this.lastModel = inForce;
       written = performance.now();
       if (this.deps.rollout) {
@@ -195,24 +185,6 @@ export class Reconciler {
     return result;
   }
 
-  /** The last generation written, read back from its Secrets (after a start, the operator knows it only from there). */
-  private async readLastModel(): Promise<AuthModel | undefined> {
-    const { caches, client, config, log } = this.deps;
-    const main = caches.authSecret()?.data?.[config.authSecretKey];
-    if (!main) return undefined;
-    const text = Buffer.from(main, 'base64').toString('utf8');
-    const count = (text.match(/^include "users-\d+\.conf"$/gm) ?? []).length;
-    const shards = await Promise.all(
-      Array.from({ length: count }, async (_, i) => {
-        const secret = await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i + 1}`);
-        return Buffer.from(secret?.data?.[shardFileName(i + 1)] ?? '', 'base64').toString('utf8');
-      }),
-    );
-    const model = parseRendered(text, shards);
-    log.info('read the last generation back from its Secrets', { understood: model !== undefined, members: model?.users.length });
-    return model;
-  }
-
   private render(model: AuthModel): Rendered {
     const { config } = this.deps;
     return render(model, {
@@ -221,78 +193,6 @@ export class Reconciler {
       shardCount: config.authShards,
       ...(this.deps.shardSalt && { shardSalt: this.deps.shardSalt }),
     });
-  }
-
-  /** Whether the auth Secret is exactly as this reconciler last wrote it (its own write coming back). */
-  isOwnWrite(secret: KubeObject): boolean {
-    const s = secret as Secret;
-    return !!this.lastWritten && s.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === this.lastWritten.hash && s.data?.[this.deps.config.authSecretKey] === this.lastWritten.data;
-  }
-
-  /**
-   * Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf.
-   * Only shards whose content changed are written; what each holds is remembered from the last
-   * write and forgotten at each periodic resync, which reads them back (restoring any edit).
-   */
-  private async applyShards(shards: string[]): Promise<void> {
-    const { config, client } = this.deps;
-    if (Date.now() - this.shardsReadAt > config.resyncIntervalMs) {
-      this.shardContents.clear();
-      this.shardsReadAt = Date.now();
-    }
-    await forEachLimited(
-      shards.map((text, i) => ({ text, index: i + 1 })),
-      4,
-      async ({ text, index }) => {
-        const name = `${config.authSecretName}-${index}`;
-        const key = shardFileName(index);
-        const data = Buffer.from(text, 'utf8').toString('base64');
-        if (this.shardContents.get(index) === data) return;
-        const current = await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`);
-        if (current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
-        this.shardContents.set(index, data);
-      },
-    );
-  }
-
-  /** Server-side apply of one config Secret, owned by the operator's field manager. */
-  private async applyConfigSecret(name: string, key: string, base64: string, annotations: Record<string, string>): Promise<void> {
-    const { config, client } = this.deps;
-    await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${name}`, {
-      query: { fieldManager: FIELD_MANAGER, force: true },
-      contentType: CONTENT_TYPE.apply,
-      body: {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'Opaque',
-        metadata: { name, namespace: config.natsNamespace, labels: { ...MANAGED_BY }, annotations },
-        data: { [key]: base64 },
-      },
-    });
-  }
-
-  /** Deletes shard Secrets beyond the current count (all of them, once, after a start). */
-  private async deleteStaleShards(count: number): Promise<void> {
-    const { config, client } = this.deps;
-    const from = count + 1;
-    const to = this.shardCount === undefined ? config.authShards : this.shardCount;
-    for (let i = from; i <= to; i++) {
-      await ignoreNotFound(client.request('DELETE', `${paths.secrets(config.natsNamespace)}/${config.authSecretName}-${i}`));
-      this.shardContents.delete(i);
-    }
-    this.shardCount = count;
-  }
-
-  /** Server-side applies the Secret when its content or hash differs (it also restores tampering). */
-  private async applySecret(rendered: Rendered): Promise<void> {
-    const { config, caches, metrics, log } = this.deps;
-    const current = caches.authSecret();
-    const data = Buffer.from(rendered.text, 'utf8').toString('base64');
-    if (current?.data?.[config.authSecretKey] === data && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash) return;
-    await this.applyConfigSecret(config.authSecretName, config.authSecretKey, data, { [CONFIG_HASH_ANNOTATION]: rendered.hash });
-    this.lastWritten = { hash: rendered.hash, data };
-    metrics.configGenerations.inc();
-    log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
   }
 
   private recordVerdictMetrics(compiled: Compiled): void {
