@@ -1,6 +1,13 @@
-// compile() + render() at 1k, 10k and 50k members (1k rooms, 3 rooms each): time and config size.
+// compile() + render() at 1k, 10k and 50k members (1k rooms, 3 rooms each, the five access modes
+// mixed in every room): time and config size, next to nats-server's own parse of the same files
+// (`nats-server -t`, interleaved with the compile runs so both see the same machine).
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compile } from '../src/auth/compile.js';
-import { DEFAULT_SHARDS, render } from '../src/auth/render.js';
+import { DEFAULT_SHARDS, render, shardFileName, type Rendered } from '../src/auth/render.js';
+import { binary } from '../test/support/binaries.js';
 import { keyWithoutSeed } from '../src/auth/keys.js';
 import type { AccessMode, Member, Room } from '../src/api/types.js';
 import { report, stats } from './report.js';
@@ -15,8 +22,9 @@ function world(memberCount: number, roomCount = 1000): { rooms: Room[]; members:
   }));
   const members: Member[] = Array.from({ length: memberCount }, (_, i) => {
     const ns = i % NAMESPACES;
-    // Three rooms of the member's own namespace (rooms i, i+20, i+40 share its namespace).
-    const refs = [0, 1, 2].map((k) => ({ room: `room-${(ns + NAMESPACES * ((i + k * 7) % (roomCount / NAMESPACES))) % roomCount}`, access: MODES[(i + k) % MODES.length]! }));
+    // Three rooms of the member's own namespace (rooms i, i+20, i+40 share its namespace). A room's
+    // members are the i of one residue mod 100; the mode follows i / 100, so each room mixes all five.
+    const refs = [0, 1, 2].map((k) => ({ room: `room-${(ns + NAMESPACES * ((i + k * 7) % (roomCount / NAMESPACES))) % roomCount}`, access: MODES[(Math.floor(i / 100) + k) % MODES.length]! }));
     return {
       metadata: { namespace: `team-${ns}`, name: `member-${i}`, creationTimestamp: new Date(1_700_000_000_000 + i).toISOString() },
       spec: { nkey: keyWithoutSeed(`bench member ${i}`), rooms: refs },
@@ -25,8 +33,28 @@ function world(memberCount: number, roomCount = 1000): { rooms: Room[]; members:
   return { rooms, members };
 }
 
+/** Writes the files as the operator's Secrets hold them and times `nats-server -t` on them. */
+function serverParseMs(rendered: Rendered, dir: string): number {
+  writeFileSync(join(dir, 'auth.conf'), rendered.text);
+  rendered.shards.forEach((text, i) => writeFileSync(join(dir, shardFileName(i + 1)), text));
+  const start = performance.now();
+  const run = spawnSync(binary('nats-server'), ['-t', '-c', join(dir, 'auth.conf')], { encoding: 'utf8' });
+  const ms = performance.now() - start;
+  if (run.status !== 0) throw new Error(`nats-server -t refused the bench config: ${run.stderr}${run.stdout}`);
+  return ms;
+}
+
 export async function benchCompile(): Promise<void> {
-  for (const count of [1_000, 10_000, 50_000]) {
+  const dir = mkdtempSync(join(tmpdir(), 'nro-bench-compile-'));
+  try {
+    for (const count of [1_000, 10_000, 50_000]) await benchAt(count, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function benchAt(count: number, dir: string): Promise<void> {
+  {
     const { rooms, members } = world(count);
     const runs = count >= 50_000 ? 5 : 9;
     const times: number[] = [];
@@ -38,6 +66,7 @@ export async function benchCompile(): Promise<void> {
     // The operator's default of 16 shard Secrets holds about 45,000 members; 50,000 need more.
     const shardCount = count > 45_000 ? 32 : DEFAULT_SHARDS;
     let accepted = 0;
+    const parseTimes: number[] = [];
     for (let i = 0; i < runs; i++) {
       const start = performance.now();
       const compiled = compile(rooms, members);
@@ -51,6 +80,8 @@ export async function benchCompile(): Promise<void> {
       shards = rendered.shards.length;
       largestFile = Math.max(...[rendered.text, ...rendered.shards].map((t) => Buffer.byteLength(t)));
       accepted = compiled.model.users.length;
+      // Interleaved: nats-server's parse of the same files after every other compile (3 at least).
+      if (i % 2 === 0 && count >= 10_000) parseTimes.push(serverParseMs(rendered, dir));
     }
     if (accepted !== count) throw new Error(`bench world is wrong: ${accepted} of ${count} members accepted`);
     const s = stats(times);
@@ -68,6 +99,11 @@ export async function benchCompile(): Promise<void> {
       configBytes: bytes,
       shardFiles: shards,
       largestFileBytes: largestFile,
+      ...(parseTimes.length > 0 && {
+        natsParseMedianMs: stats(parseTimes).medianMs,
+        // The goal: compile+render at most 0.12x of the server's own parse of what it renders.
+        ratioToNatsParse: +(s.medianMs / stats(parseTimes).medianMs).toFixed(3),
+      }),
     });
   }
 }
