@@ -362,7 +362,6 @@ loaded_at() {
   ip=$(k -n "$NS" get pod "$1" -o jsonpath='{.status.podIP}')
   node -e "fetch('http://$ip:8222/varz').then((r) => r.json()).then((v) => console.log(v.config_load_time))"
 }
-nats2_before=$(loaded_at nats-2)
 check "cordon $node (the replacement of nats-1 cannot be scheduled yet)" k cordon "$node"
 k -n "$NS" delete pod nats-1 --wait=false >/dev/null
 replacement_pending() {
@@ -375,6 +374,9 @@ replacement_pending() {
   return 1
 }
 check "the StatefulSet's new nats-1 waits, Pending, on the cordoned node" replacement_pending
+# From now on no rollout can get past nats-1 (a rollout still running from an earlier step may have
+# reloaded nats-2 before this point).
+nats2_before=$(loaded_at nats-2)
 gen=$(joe_change 1)
 degraded_on_nats1() {
   for _ in $(seq 1 300); do
