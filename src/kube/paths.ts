@@ -8,8 +8,8 @@ export const paths = {
   rooms: namespaced(own, 'rooms'),
   members: namespaced(own, 'members'),
   secrets: namespaced('/api/v1', 'secrets'),
-  pods: (ns: string) => namespaced('/api/v1', 'pods')(ns),
-  events: (ns: string) => namespaced('/api/v1', 'events')(ns),
-  leases: (ns: string) => namespaced('/apis/coordination.k8s.io/v1', 'leases')(ns),
-  statefulSets: (ns: string) => namespaced('/apis/apps/v1', 'statefulsets')(ns),
+  pods: namespaced('/api/v1', 'pods') as (ns: string) => string,
+  events: namespaced('/api/v1', 'events') as (ns: string) => string,
+  leases: namespaced('/apis/coordination.k8s.io/v1', 'leases') as (ns: string) => string,
+  statefulSets: namespaced('/apis/apps/v1', 'statefulsets') as (ns: string) => string,
 };
