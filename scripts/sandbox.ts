@@ -29,7 +29,8 @@ const kube = new TestKube(cp.kubeConfig);
 await kube.ensureNamespace('nats');
 
 // The servers' ports are chosen first: the operator writes them into the members' credentials.
-const natsConfigs = await clusterConfigs(join(state, 'nats'), 3);
+// JetStream on, clustered: examples/persisted-chat keeps an R3 stream.
+const natsConfigs = await clusterConfigs(join(state, 'nats'), 3, { jetstream: true });
 const urls = natsConfigs.map((c) => `nats://127.0.0.1:${c.clientPort}`);
 
 step('starting the operator (logs: .sandbox/operator.log) ...');
@@ -52,7 +53,7 @@ step('waiting for every example Member to be Ready ...');
 await waitFor(
   'the example Members to be Ready',
   async () => {
-    const members = await kube.list<Member>('members', ['demo', 'chat', 'chat-guests']);
+    const members = await kube.list<Member>('members', ['demo', 'chat', 'chat-guests', 'history']);
     return members.length > 0 && members.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ? true : undefined;
   },
   120_000,
@@ -93,6 +94,14 @@ Then change something and watch it go live on a connection that stays open:
   npm run story -- --live                         # pam asks every second; leave it running
   kubectl -n demo patch member pam --type=json -p '[{"op":"remove","path":"/spec/rooms/0"}]'
                                                   # (another terminal) pam's live connection is refused
+
+A persisted room (examples/persisted-chat): dana writes, erin reads history through her own consumer:
+
+  for m in dana erin; do kubectl -n history get secret $m-nats-credentials -o jsonpath='{.data.nkey\\.seed}' | base64 -d > .sandbox/$m.nk; done
+  nats --server ${urls[0]} --nkey .sandbox/dana.nk --inbox-prefix _INBOX_history_dana pub --jetstream rooms.history.log 'hello {{Count}}' --count 3
+  nats --server ${urls[1]} --nkey .sandbox/erin.nk --inbox-prefix _INBOX_history_erin consumer next history_log erin__reader --count 3
+  nats --server ${urls[2]} --nkey .sandbox/erin.nk --inbox-prefix _INBOX_history_erin stream get history_log 1
+  kubectl -n history get room log -o jsonpath='{.status.streamState}'
 
 Press Ctrl-C to stop and clean up.
 `);

@@ -2,7 +2,8 @@
 // default, so `nats-rooms-operator run` works in a cluster laid out like the Helm chart's.
 import { parseArgs } from 'node:util';
 import { isDnsLabel, isSubject } from './api/grammar.js';
-import type { Budgets, NamespaceBudget } from './auth/model.js';
+import { DEFAULT_JETSTREAM_LIMITS, type Budgets, type CompileOptions, type NamespaceBudget } from './auth/model.js';
+import type { JetStreamLimits } from './auth/accounts.js';
 
 export type ReloadStrategy = 'reload' | 'sidecar' | 'restart' | 'none';
 
@@ -23,6 +24,8 @@ export interface OperatorConfig {
   extraSubjectRoots: Record<string, string[]>;
   /** What one namespace may put in the config (see compile.ts). */
   budgets: Budgets;
+  /** What a namespace's account may hold in JetStream once one of its rooms is persisted. */
+  jetstreamLimits: NonNullable<CompileOptions['jetstreamLimits']>;
   defaultPublish: string[];
   defaultSubscribe: string[];
   /** Written into credentials Secrets for apps to connect with. */
@@ -48,6 +51,8 @@ export interface OperatorConfig {
   debounceMs: number;
   maxDelayMs: number;
   resyncIntervalMs: number;
+  /** How often persisted rooms' streams are looked at again (their state in Room status, drift). */
+  streamResyncMs: number;
 }
 
 const OPTIONS = {
@@ -63,6 +68,13 @@ const OPTIONS = {
     env: 'NRO_NAMESPACE_BUDGETS',
     def: '',
     help: "what one namespace may put in the config, ns=members/rooms/bytes[,...]; ns '*' sets every namespace's; an empty field keeps the default (10000/5000/4000000)",
+  },
+  'jetstream-limits': {
+    env: 'NRO_JETSTREAM_LIMITS',
+    def: '',
+    help:
+      "JetStream limits of a namespace's account, ns=memory/file/streams/consumers[,...] (bytes, bytes, counts); ns '*' sets every namespace's; " +
+      `an empty field keeps the default (${DEFAULT_JETSTREAM_LIMITS.maxMemory}/${DEFAULT_JETSTREAM_LIMITS.maxFile}/${DEFAULT_JETSTREAM_LIMITS.maxStreams}/${DEFAULT_JETSTREAM_LIMITS.maxConsumers})`,
   },
   'subject-roots': { env: 'NRO_SUBJECT_ROOTS', def: '', help: 'extra subject roots, ns=subject[,ns=subject...]; rooms.<ns> is always a root' },
   'default-publish': { env: 'NRO_DEFAULT_PUBLISH', def: '', help: 'comma-separated subjects every member may publish to' },
@@ -85,6 +97,7 @@ const OPTIONS = {
   'debounce-ms': { env: 'NRO_DEBOUNCE_MS', def: '100', help: 'quiet time before a burst of changes is rendered' },
   'max-delay-ms': { env: 'NRO_MAX_DELAY_MS', def: '3000', help: 'longest a change waits for a burst to end' },
   'resync-interval-ms': { env: 'NRO_RESYNC_INTERVAL_MS', def: '300000', help: 'periodic full reconcile, the safety net' },
+  'stream-resync-ms': { env: 'NRO_STREAM_RESYNC_MS', def: '30000', help: "how often persisted rooms' streams are looked at again (state in Room status, settings drift)" },
 } as const;
 
 type OptionName = keyof typeof OPTIONS;
@@ -134,6 +147,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     if (ns === '*') budgets.default = budget;
     else (budgets.perNamespace as Record<string, NamespaceBudget>)[ns!] = budget;
   }
+  const jetstreamLimits: OperatorConfig['jetstreamLimits'] = { perNamespace: {} };
+  for (const pair of list(get('jetstream-limits'))) {
+    const [ns, spec] = pair.split('=', 2);
+    const fields = spec?.split('/') ?? [];
+    if (!ns || (ns !== '*' && !isDnsLabel(ns)) || fields.length !== 4 || fields.some((f) => f !== '' && !/^[0-9]{1,15}$/.test(f))) {
+      fail('jetstream-limits', `${pair} is not namespace=memory/file/streams/consumers (whole numbers; an empty field keeps the default)`);
+    }
+    const limits: Partial<JetStreamLimits> = {};
+    (['maxMemory', 'maxFile', 'maxStreams', 'maxConsumers'] as const).forEach((what, i) => {
+      if (fields[i] !== '') limits[what] = Number(fields[i]);
+    });
+    if (ns === '*') jetstreamLimits.default = limits;
+    else (jetstreamLimits.perNamespace as Record<string, Partial<JetStreamLimits>>)[ns!] = limits;
+  }
   const defaultPublish = list(get('default-publish'));
   const defaultSubscribe = list(get('default-subscribe'));
   for (const s of defaultPublish) if (!isSubject(s)) fail('default-publish', `${s} is not a NATS subject`);
@@ -164,6 +191,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     account: get('account'),
     extraSubjectRoots,
     budgets,
+    jetstreamLimits,
     defaultPublish,
     defaultSubscribe,
     clientUrl: get('client-url') || `nats://nats.${natsNamespace}.svc:4222`,
@@ -184,5 +212,6 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     debounceMs: number('debounce-ms'),
     maxDelayMs: number('max-delay-ms'),
     resyncIntervalMs: number('resync-interval-ms'),
+    streamResyncMs: number('stream-resync-ms'),
   };
 }

@@ -13,6 +13,8 @@ import type { Rollout } from './reload/rollout.js';
 import { NatsSystem } from './reload/natsSystem.js';
 import { ServerRollout } from './reload/rollout.js';
 import { ensureSystemUser } from './reload/systemUser.js';
+import { StreamKeeper } from './jetstream/streamKeeper.js';
+import { streamAdminOf } from './jetstream/adminUser.js';
 
 export interface RunningOperator {
   controller: Controller;
@@ -40,6 +42,7 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
   if (config.reloadStrategy !== 'none') {
     rollout = new ServerRollout({ strategy: config.reloadStrategy, system, client, config, log, metrics });
   }
+  const streams = new StreamKeeper(systemUser.seed, log);
   let elector: LeaderElector | undefined;
   const controller = new Controller({
     client,
@@ -51,6 +54,8 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
     // Secret like the seed it comes from, and the same for every replica and restart.
     shardSalt: createHash('sha256').update(`shard salt ${systemUser.seed}`).digest('hex'),
     ...(rollout && { rollout }),
+    streams,
+    streamAdminKey: (namespace) => streamAdminOf(systemUser.seed, namespace).publicKey,
     ...(hooks.reflectorTuning && { reflectorTuning: hooks.reflectorTuning }),
   });
   controller.start();
@@ -91,6 +96,7 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeConf
     await controller.stop();
     await campaign;
     await system.close();
+    await streams.close();
     await health.close();
   };
 

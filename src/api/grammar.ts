@@ -21,6 +21,17 @@ export const INBOX_PREFIX_MAX_LENGTH = 128;
 export const STREAM_NAME_PATTERN = '^[A-Za-z0-9_-]+$';
 export const STREAM_NAME_MAX_LENGTH = 128;
 
+/** A duration in Kubernetes' style: `90s`, `24h`, `1h30m` (units ms, s, m, h). */
+export const DURATION_PATTERN = '^([0-9]{1,9}(ms|s|m|h))+$';
+export const DURATION_MAX_LENGTH = 32;
+
+/** A member's name for one of its consumers: a DNS label, short enough to fit the consumer name with the member's. */
+export const CONSUMER_NAME_MAX_LENGTH = 32;
+export const MAX_CONSUMERS_PER_REF = 8;
+/** nats-server's limit on stream and consumer names. */
+export const JETSTREAM_NAME_MAX_LENGTH = 255;
+export const MAX_STREAM_REPLICAS = 5;
+
 /** Kubernetes names. */
 export const DNS_LABEL_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const DNS_LABEL_MAX_LENGTH = 63;

@@ -114,13 +114,33 @@ export const roomSchema: Schema = resource(
         jetstream: {
           type: 'object',
           description:
-            "Set when a JetStream stream captures the room's subject: members then get the JetStream API subjects of " +
-            'that stream only (stream info, consumers, acks), never the whole $JS.API.> space.',
+            "Makes the room persisted: the operator keeps a JetStream stream in the namespace's account that captures exactly the room's " +
+            'subject, and gives its members what their access needs: publishers their acks, readers history (direct get) and the ' +
+            'durable consumers they list in their room reference (spec.rooms[].consumers), each readable by its owner only.',
           properties: {
             stream: str(
               'The stream name. Defaults to <namespace>_<name> (dots become underscores); it must start with <namespace>_.',
               { pattern: g.STREAM_NAME_PATTERN, maxLength: g.STREAM_NAME_MAX_LENGTH },
             ),
+            storage: str('File (default) or Memory. Cannot be changed once the stream exists.', { enum: ['File', 'Memory'] }),
+            replicas: {
+              type: 'integer',
+              description: `How many servers keep a copy: 1 (default) to ${g.MAX_STREAM_REPLICAS}, at most the number of servers. Cannot be changed once the stream exists.`,
+              minimum: 1,
+              maximum: g.MAX_STREAM_REPLICAS,
+            },
+            retention: str(
+              'Limits (default): keep messages until a limit below removes them. Interest: until every consumer acked them. ' +
+                'WorkQueue: until one consumer acked them. Cannot be changed once the stream exists.',
+              { enum: ['Limits', 'Interest', 'WorkQueue'] },
+            ),
+            maxAge: str('Messages older than this are removed, e.g. 24h or 90m. Absent: no age limit.', {
+              pattern: g.DURATION_PATTERN,
+              maxLength: g.DURATION_MAX_LENGTH,
+            }),
+            maxBytes: { type: 'integer', format: 'int64', description: 'The most bytes the stream keeps. Absent: no limit but the account\'s.', minimum: 1 },
+            maxMessages: { type: 'integer', format: 'int64', description: 'The most messages the stream keeps. Absent: no limit.', minimum: 1 },
+            discard: str('At a limit, Old (default) removes the oldest messages; New refuses new ones.', { enum: ['Old', 'New'] }),
           },
         },
       },
@@ -130,7 +150,18 @@ export const roomSchema: Schema = resource(
       description: 'What the operator made of the room.',
       properties: {
         subject: str('The subject in force.'),
-        stream: str('The JetStream stream members may use, when spec.jetstream is set.'),
+        stream: str('The JetStream stream of the room, when spec.jetstream is set.'),
+        streamState: {
+          type: 'object',
+          description: 'The stream as JetStream last reported it.',
+          properties: {
+            messages: { type: 'integer', format: 'int64' },
+            bytes: { type: 'integer', format: 'int64' },
+            firstSequence: { type: 'integer', format: 'int64' },
+            lastSequence: { type: 'integer', format: 'int64' },
+            consumers: { type: 'integer', format: 'int64' },
+          },
+        },
         memberCount: { type: 'integer', description: 'How many accepted Members are granted this room.' },
         observedGeneration,
         conditions,
@@ -154,7 +185,24 @@ const roomRef: Schema = {
         "Respond: subscribe to the subject and answer requests (allow_responses; in the room's own namespace only).",
       { enum: [...ACCESS_MODES] },
     ),
+    consumers: {
+      type: 'array',
+      description:
+        "Durable pull consumers of the room's stream for this member alone (the room must set spec.jetstream and be in this " +
+        'namespace; access Subscribe or PublishSubscribe). The operator creates each as <member>__<name> (dots in the member name ' +
+        'become underscores); this member may pull from it, read its info and ack its messages, no other member may.',
+      maxItems: g.MAX_CONSUMERS_PER_REF,
+      'x-kubernetes-list-type': 'set',
+      items: str('A consumer name: a DNS label.', { pattern: g.DNS_LABEL_PATTERN, maxLength: g.CONSUMER_NAME_MAX_LENGTH }),
+    },
   },
+  ...celOf<{ access: string; consumers?: string[] }>([
+    {
+      rule: "!has(self.consumers) || self.access == 'Subscribe' || self.access == 'PublishSubscribe'",
+      message: 'consumers read the stream: they need access Subscribe or PublishSubscribe',
+      check: (ref) => ref.consumers === undefined || ref.access === 'Subscribe' || ref.access === 'PublishSubscribe',
+    },
+  ]),
 };
 
 export const memberSchema: Schema = resource(
@@ -218,6 +266,8 @@ export const memberSchema: Schema = resource(
               granted: { type: 'boolean' },
               subject: { type: 'string' },
               reason: str(`Why it was or was not granted: ${ROOM_REF_REASONS.join(', ')}.`),
+              stream: str("The room's stream, when the room is persisted."),
+              consumers: { type: 'array', items: { type: 'string' }, description: 'The names of this member\'s consumers on the stream.' },
             },
           },
         },

@@ -27,8 +27,22 @@ export interface RoomSpec {
   allowedNamespaces?: string[];
   /** What Members of those namespaces may do: Subscribe (read what this namespace publishes; default) or Request (call its responders). */
   guestAccess?: 'Subscribe' | 'Request';
-  /** Set when the room's subject is captured by a JetStream stream its members consume or publish to. */
-  jetstream?: { stream?: string };
+  /** Set when the operator keeps a JetStream stream capturing exactly the room's subject (history, durable consumers). */
+  jetstream?: JetStreamSpec;
+}
+
+/** The stream of a persisted room, as the Room asks for it (defaults in api/defaults.ts). */
+export interface JetStreamSpec {
+  /** Defaults to `<namespace>_<name>` (dots become underscores). */
+  stream?: string;
+  storage?: 'File' | 'Memory';
+  replicas?: number;
+  retention?: 'Limits' | 'Interest' | 'WorkQueue';
+  /** A duration such as `24h` or `90m`; absent: messages do not expire by age. */
+  maxAge?: string;
+  maxBytes?: number;
+  maxMessages?: number;
+  discard?: 'Old' | 'New';
 }
 
 export interface RoomRef {
@@ -36,6 +50,11 @@ export interface RoomRef {
   /** Namespace of the room; defaults to the Member's own namespace. */
   namespace?: string;
   access: AccessMode;
+  /**
+   * Durable pull consumers of the room's stream this member owns (reading access only). The operator
+   * creates each as `<member>__<name>`; only this member may pull from, inspect and ack it.
+   */
+  consumers?: string[];
 }
 
 export interface SubjectList {
@@ -62,9 +81,19 @@ export interface Condition {
   lastTransitionTime?: string;
 }
 
+/** The stream's state as JetStream last reported it. */
+export interface StreamState {
+  messages: number;
+  bytes: number;
+  firstSequence: number;
+  lastSequence: number;
+  consumers: number;
+}
+
 export interface RoomStatus {
   subject?: string;
   stream?: string;
+  streamState?: StreamState;
   memberCount?: number;
   observedGeneration?: number;
   conditions?: Condition[];
@@ -83,6 +112,9 @@ export interface MemberRoomStatus {
   granted: boolean;
   subject?: string;
   reason?: string;
+  /** The stream and the names of this member's consumers on it, when the room is persisted. */
+  stream?: string;
+  consumers?: string[];
 }
 
 export interface MemberStatus {

@@ -42,6 +42,8 @@ interface Node {
   regex: RegExp | undefined;
   enumValues: string[] | undefined;
   maxItems: number | undefined;
+  minimum: number | undefined;
+  maximum: number | undefined;
   isSet: boolean;
   items: Node | undefined;
   required: string[];
@@ -61,6 +63,8 @@ function nodeOf(schema: Schema): Node {
     regex: pattern ? new RegExp(pattern) : undefined,
     enumValues: schema.enum as string[] | undefined,
     maxItems: schema.maxItems as number | undefined,
+    minimum: schema.minimum as number | undefined,
+    maximum: schema.maximum as number | undefined,
     isSet: schema['x-kubernetes-list-type'] === 'set',
     items: schema.items ? nodeOf(schema.items as Schema) : undefined,
     required: (schema.required as string[] | undefined) ?? [],
@@ -80,6 +84,11 @@ function validateAgainst(node: Node, value: unknown, path: string | undefined, e
     return errors;
   }
   if (type === 'string') checkString(node, value as string, path, errors);
+  else if (type === 'integer' || type === 'number') {
+    const n = value as number;
+    if (node.minimum !== undefined && n < node.minimum) errors.push({ path: path ?? '', message: `must be at least ${node.minimum}` });
+    if (node.maximum !== undefined && n > node.maximum) errors.push({ path: path ?? '', message: `must be at most ${node.maximum}` });
+  }
   else if (type === 'array') {
     const items = value as unknown[];
     const maxItems = node.maxItems;

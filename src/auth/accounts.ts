@@ -35,9 +35,29 @@ export interface ImportEntry {
   subject: string;
 }
 
+/** What one namespace's account may hold in JetStream (nats-server's account `jetstream` limits). */
+export interface JetStreamLimits {
+  /** Bytes. */
+  maxMemory: number;
+  /** Bytes. */
+  maxFile: number;
+  maxStreams: number;
+  maxConsumers: number;
+}
+
+/** JetStream in a namespace's account: enabled only while an accepted room of the namespace is persisted. */
+export interface AccountJetStream {
+  limits: JetStreamLimits;
+  /** The streams of the namespace's accepted persisted rooms, sorted. */
+  streams: string[];
+  /** The operator's user in this account, which alone manages those streams and their consumers. */
+  adminKey: string;
+}
+
 export interface AccountModel {
   name: string;
   namespace: string;
+  jetstream?: AccountJetStream;
   /** Sorted by kind and subject. */
   exports: ExportEntry[];
   /** Sorted by kind, account and subject. */
@@ -53,7 +73,12 @@ export interface GuestUse {
 }
 
 /** The accounts of `namespaces` (those with users) and of both ends of every guest use. */
-export function wireAccounts(prefix: string, namespaces: Iterable<string>, uses: readonly GuestUse[]): AccountModel[] {
+export function wireAccounts(
+  prefix: string,
+  namespaces: Iterable<string>,
+  uses: readonly GuestUse[],
+  jetstream: ReadonlyMap<string, AccountJetStream> = new Map(),
+): AccountModel[] {
   const exports = new Map<string, Map<string, ExportEntry>>();
   const imports = new Map<string, Map<string, ImportEntry>>();
   const of = <T>(map: Map<string, Map<string, T>>, namespace: string) => {
@@ -62,6 +87,7 @@ export function wireAccounts(prefix: string, namespaces: Iterable<string>, uses:
     return m;
   };
   for (const namespace of namespaces) of(exports, namespace);
+  for (const namespace of jetstream.keys()) of(exports, namespace);
   for (const { home, subject, guest, kind } of uses) {
     const list = of(exports, home);
     const id = `${kind} ${subject}`;
@@ -77,6 +103,7 @@ export function wireAccounts(prefix: string, namespaces: Iterable<string>, uses:
     .map((namespace) => ({
       name: accountName(prefix, namespace),
       namespace,
+      ...(jetstream.has(namespace) && { jetstream: jetstream.get(namespace)! }),
       exports: [...(exports.get(namespace)?.values() ?? [])].map((e) => ({ ...e, accounts: e.accounts.sort() })).sort(byFields('kind', 'subject')),
       imports: withoutCovered([...(imports.get(namespace)?.values() ?? [])]).sort(byFields('kind', 'account', 'subject')),
     }))

@@ -6,12 +6,12 @@
 import type { Member, Room } from '../api/types.js';
 import { isDnsLabel, isSubject } from '../api/grammar.js';
 import { isLiteral, isWithinRoot } from './subjects.js';
-import { LOCKED_USER_KEY } from './keys.js';
-import { accountName, wireAccounts, type GuestUse } from './accounts.js';
+import { keyWithoutSeed, LOCKED_USER_KEY } from './keys.js';
+import { accountName, wireAccounts, type AccountJetStream, type GuestUse } from './accounts.js';
 import { BudgetTracker, overBudget, userEntryBytes } from './budgets.js';
 import { claimConflict, importConflicts, rejectOverlappingOffers } from './conflicts.js';
 import { compileMember, notGranted } from './members.js';
-import { DEFAULT_ACCOUNT, keyOf, reject, type CompileOptions, type Compiled, type MemberResult, type RoomResult, type UserEntry } from './model.js';
+import { DEFAULT_ACCOUNT, DEFAULT_JETSTREAM_LIMITS, keyOf, reject, type CompileOptions, type Compiled, type MemberResult, type RoomResult, type UserEntry } from './model.js';
 import { byAgeOf, byPublicKey, oldestFirst } from './ordering.js';
 import { compileRoom, entryOf, guestAccessOf, type RoomEntry, type RoomIndex } from './rooms.js';
 
@@ -23,7 +23,10 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   // `/`), so the only rooms they can reach are those whose key splits exactly there, as before.
   const roomIndex: RoomIndex = new Map();
   const roomBudgets = new BudgetTracker(options.budgets);
-  for (const room of [...rooms].sort((a, b) => byAgeOf(a.metadata, b.metadata))) {
+  // Per namespace, its accepted rooms' streams (one stream, one room: the older keeps it).
+  const streams = new Map<string, Map<string, string>>();
+  const byAge = [...rooms].sort((a, b) => byAgeOf(a.metadata, b.metadata));
+  for (const room of byAge) {
     const key = keyOf(room.metadata);
     let verdict = compileRoom(room, options);
     if (verdict.accepted) {
@@ -38,6 +41,17 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   }
 
   rejectOverlappingOffers(roomIndex);
+  for (const room of byAge) {
+    const entry = roomIndex.get(room.metadata.namespace)!.get(room.metadata.name)!;
+    const { verdict } = entry;
+    if (!verdict.accepted || !verdict.stream) continue;
+    let own = streams.get(room.metadata.namespace);
+    if (!own) streams.set(room.metadata.namespace, (own = new Map()));
+    const holder = own.get(verdict.stream);
+    if (!holder) own.set(verdict.stream, keyOf(room.metadata));
+    // In place: the verdict is also the room's entry in the results.
+    else Object.assign(verdict, reject('StreamConflict', `stream ${verdict.stream} is already the stream of the older room ${holder}; name another in spec.jetstream.stream`), { stream: undefined });
+  }
 
   // Each member on its own first, then what depends on the others: conflicts over keys and inboxes,
   // settled oldest first so that the older Member keeps its key or inbox. The second pass is the one
@@ -63,7 +77,8 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const memberResults = new Map<string, MemberResult>();
   const keyOwners = new Map<string, string>();
   const inboxOwners = new Map<string, string>();
-  const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? [])]);
+  const jetstream = accountsJetStream(streams, options);
+  const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? []), ...[...jetstream.values()].map((j) => j.adminKey)]);
   const memberBudgets = new BudgetTracker(options.budgets);
   const prefix = options.account ?? DEFAULT_ACCOUNT;
   // Accepted members, oldest first, with their namespace.
@@ -96,8 +111,19 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     users.push({ publicKey: result.publicKey!, member: key, account: accountName(prefix, namespace), permissions: result.permissions! });
     namespaces.add(namespace);
   }
-  const model = { account: prefix, users: byPublicKey(users), accounts: wireAccounts(prefix, namespaces, guestUses(settled, roomIndex)) };
+  const model = { account: prefix, users: byPublicKey(users), accounts: wireAccounts(prefix, namespaces, guestUses(settled, roomIndex), jetstream) };
   return { model, rooms: roomResults, members: memberResults };
+}
+
+/** JetStream in each account with a persisted room: its limits, streams and the operator's user. */
+function accountsJetStream(streams: ReadonlyMap<string, ReadonlyMap<string, string>>, options: CompileOptions): Map<string, AccountJetStream> {
+  const out = new Map<string, AccountJetStream>();
+  for (const [namespace, own] of streams) {
+    const limits = { ...DEFAULT_JETSTREAM_LIMITS, ...options.jetstreamLimits?.default, ...options.jetstreamLimits?.perNamespace?.[namespace] };
+    const adminKey = options.streamAdminKey?.(namespace) ?? keyWithoutSeed(`stream admin of ${namespace}`);
+    out.set(namespace, { limits, streams: [...own.keys()].sort(), adminKey });
+  }
+  return out;
 }
 
 interface Settled {

@@ -4,13 +4,17 @@ import type { AccessMode, Member, MemberRoomStatus } from '../api/types.js';
 import { formatErrors, validateMemberSpec } from '../api/validate.js';
 import * as defaults from '../api/defaults.js';
 import { canonical } from './subjects.js';
-import { consumeSubjects, produceSubjects } from './jetstream.js';
+import { consumerName, ownConsumerSubjects, produceSubjects, readSubjects } from './jetstream.js';
+import { JETSTREAM_NAME_MAX_LENGTH } from '../api/grammar.js';
 import { isValidPublicUserKey } from './keys.js';
 import { reject, type CompileOptions, type MemberResult, type Permissions, type RoomResult } from './model.js';
 import { checkName, refusal, type RoomEntry, type RoomIndex } from './rooms.js';
 
 const PUBLISHES: ReadonlySet<AccessMode> = new Set(['Publish', 'PublishSubscribe', 'Request']);
 const SUBSCRIBES: ReadonlySet<AccessMode> = new Set(['Subscribe', 'PublishSubscribe', 'Respond']);
+/** Of a persisted room: who gets its acks (publishers) and who reads its stream. */
+const PRODUCES: ReadonlySet<AccessMode> = new Set(['Publish', 'PublishSubscribe']);
+const READS: ReadonlySet<AccessMode> = new Set(['Subscribe', 'PublishSubscribe']);
 
 /** Compiles one Member on its own; the rooms it is granted are also appended to `granted`. */
 export function compileMember(
@@ -27,6 +31,14 @@ export function compileMember(
   const errors = validateMemberSpec(member.spec);
   if (errors.length > 0) return { ...reject('InvalidSpec', formatErrors(errors)), rooms: [] };
   const spec = member.spec ?? {};
+  for (const ref of spec.rooms ?? []) {
+    for (const c of ref.consumers ?? []) {
+      const full = consumerName(name, c);
+      if (full.length > JETSTREAM_NAME_MAX_LENGTH) {
+        return { ...reject('InvalidSpec', `consumer ${c} would be named ${full}, longer than the ${JETSTREAM_NAME_MAX_LENGTH} characters JetStream allows: shorten it`), rooms: [] };
+      }
+    }
+  }
 
   let publicKey: string;
   let keySource: 'spec' | 'generated';
@@ -69,25 +81,35 @@ export function compileMember(
     const ref = roomRefs[r]!;
     const roomNamespace = ref.namespace ?? namespace;
     const entry = roomIndex.get(roomNamespace)?.get(ref.room);
-    const refused = refusal(entry, roomNamespace, namespace, ref.access) ?? (conflicts.has(`${namespace} ${roomNamespace}/${ref.room}`) ? 'SubjectConflict' : undefined);
+    const refused =
+      refusal(entry, roomNamespace, namespace, ref.access) ??
+      (conflicts.has(`${namespace} ${roomNamespace}/${ref.room}`) ? 'SubjectConflict' : undefined) ??
+      // A stream lives in its room's account: a guest gets the room's subject, not its stream's API.
+      (ref.consumers && (roomNamespace !== namespace || !entry?.verdict.stream) ? 'ConsumersNotOffered' : undefined);
     if (refused || !entry) {
       refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: false, reason: refused };
       unresolved++;
       continue;
     }
-    const { subject, stream } = entry.verdict as RoomResult & { subject: string };
-    refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: true, reason: 'Granted', subject };
+    const { subject } = entry.verdict as RoomResult & { subject: string };
+    const stream = roomNamespace === namespace ? entry.verdict.stream : undefined;
+    const consumers = stream && ref.consumers?.map((c) => consumerName(name, c));
+    refs[r] = {
+      room: ref.room,
+      namespace: roomNamespace,
+      access: ref.access,
+      granted: true,
+      reason: 'Granted',
+      subject,
+      ...(stream && { stream }),
+      ...(consumers && { consumers }),
+    };
     granted.push(entry);
-    // A stream lives in its room's account: a guest gets the room's subject, not its stream's API.
-    const ownStream = roomNamespace === namespace ? stream : undefined;
-    if (PUBLISHES.has(ref.access)) {
-      publish.push(subject);
-      if (ownStream) publish.push(...(entry.produce ??= produceSubjects(ownStream)));
-    }
-    if (SUBSCRIBES.has(ref.access)) {
-      subscribe.push(subject);
-      if (ownStream) publish.push(...(entry.consume ??= consumeSubjects(ownStream)));
-    }
+    if (PUBLISHES.has(ref.access)) publish.push(subject);
+    if (SUBSCRIBES.has(ref.access)) subscribe.push(subject);
+    if (stream && PRODUCES.has(ref.access)) publish.push(...(entry.produce ??= produceSubjects(stream)));
+    if (stream && READS.has(ref.access)) publish.push(...(entry.consume ??= readSubjects(stream)));
+    for (const c of consumers ?? []) publish.push(...ownConsumerSubjects(stream!, c));
     if (ref.access === 'Respond') allowResponses = true;
   }
 
@@ -127,6 +149,8 @@ function describeUnresolved(ref: MemberRoomStatus): string {
         `${room} offers other namespaces one access, its spec.guestAccess (Subscribe unless it says Request), and not ${ref.access}: ` +
         "publishing to a room and answering its requests are for its own namespace's Members"
       );
+    case 'ConsumersNotOffered':
+      return `${room} keeps no stream this Member's consumers can live on (consumers need a room of the Member's own namespace with spec.jetstream): remove them from this reference, or persist the room`;
     case 'SubjectConflict':
       return `${room}'s subject overlaps the subject of an older room of namespace ${ref.namespace} that this namespace's Members joined; join one of them, or give them subjects that do not overlap`;
     default:

@@ -2,7 +2,7 @@
 // object, the NATS users and accounts to render). Types only, and the two helpers every part uses.
 import type { ObjectMeta, MemberRoomStatus } from '../api/types.js';
 import type { RoomRefReason, VerdictReason } from '../api/conditions.js';
-import type { AccountModel } from './accounts.js';
+import type { AccountModel, JetStreamLimits } from './accounts.js';
 
 export interface CompileOptions {
   /**
@@ -25,7 +25,17 @@ export interface CompileOptions {
    * past their namespace's budget are left out, newest first (QuotaExceeded).
    */
   budgets?: Budgets;
+  /** What each namespace's account may hold in JetStream once one of its rooms is persisted. */
+  jetstreamLimits?: { default?: Partial<JetStreamLimits>; perNamespace?: Readonly<Record<string, Partial<JetStreamLimits>>> };
+  /**
+   * The public key of the operator's stream user in a namespace's account (derived from the operator's
+   * seed). Absent (the offline render): a placeholder no one can sign for.
+   */
+  streamAdminKey?: (namespace: string) => string;
 }
+
+/** An account's JetStream limits unless the cluster admin set others (--jetstream-limits). */
+export const DEFAULT_JETSTREAM_LIMITS: JetStreamLimits = { maxMemory: 64 * 2 ** 20, maxFile: 2 ** 30, maxStreams: 64, maxConsumers: 1024 };
 
 export interface NamespaceBudget {
   /** Accepted Members. */

@@ -3,7 +3,7 @@
 // while a config too large for its Secrets holds additions back (see pressure.ts). It reads only
 // render()'s own strict layout (one entry a line, every value a safe token between quotes) and
 // answers undefined for anything else, such as a config an older operator version wrote.
-import type { AccountModel, ExportEntry, ImportEntry, LinkKind } from './accounts.js';
+import type { AccountModel, ExportEntry, ImportEntry, JetStreamLimits, LinkKind } from './accounts.js';
 import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 
 const ACCOUNT = /^ {2}"([A-Za-z0-9_$-]+)": \{$/;
@@ -14,8 +14,14 @@ const REF = /^ *\$(U\d+_\d+)$/;
 const EXPORT = /^ {6}\{(stream|service): "([^"]+)", accounts: \[(.*)\]\}$/;
 const IMPORT = /^ {6}\{(stream|service): \{account: "([^"]+)", subject: "([^"]+)"\}\}$/;
 const BODY = /^\{nkey: "(U[A-Z2-7]{55})", permissions: \{publish: (\{[^}]*\}), subscribe: (\{[^}]*\})(, allow_responses: true)?\}\}$/;
+const JETSTREAM = /^ {4}jetstream: \{max_memory: (-?\d+), max_file: (-?\d+), max_streams: (-?\d+), max_consumers: (-?\d+)\}$/;
+const ADMIN = /^ {6}# operator: streams$/;
+const ADMIN_STREAM = /^\$JS\.API\.STREAM\.INFO\.([A-Za-z0-9_-]+)$/;
 const SHARD_MEMBER = /^# ([a-z0-9-]+\/[a-z0-9.-]+)$/;
 const SHARD_USER = /^(U\d+_\d+) = (\{nkey: .*\})$/;
+
+/** Marks the line after `# operator: streams` (no Member is named so: a namespace has no `/`). */
+const ADMIN_MEMBER = 'operator';
 
 export function parseRendered(main: string, shards: readonly string[]): AuthModel | undefined {
   const variables = new Map<string, { member: string; body: string }>();
@@ -39,6 +45,7 @@ export function parseRendered(main: string, shards: readonly string[]): AuthMode
   let account: AccountModel | undefined;
   let namespace: string | undefined;
   let member: string | undefined;
+  let limits: JetStreamLimits | undefined;
   for (const line of lines) {
     let m: RegExpExecArray | null;
     if ((m = NAMESPACE.exec(line))) namespace = m[1];
@@ -49,7 +56,16 @@ export function parseRendered(main: string, shards: readonly string[]): AuthMode
         accounts.push((account = { name: m[1]!, namespace, exports: [], imports: [] }));
       }
     } else if (!account) continue;
-    else if ((m = MEMBER.exec(line))) member = m[1];
+    else if ((m = JETSTREAM.exec(line))) limits = { maxMemory: Number(m[1]), maxFile: Number(m[2]), maxStreams: Number(m[3]), maxConsumers: Number(m[4]) };
+    else if (ADMIN.test(line)) member = ADMIN_MEMBER;
+    else if (member === ADMIN_MEMBER && (m = USER.exec(line))) {
+      // The operator's user: its permissions name the account's streams.
+      const admin = entry(member, account.name, m[1]!);
+      if (!admin || !limits) return undefined;
+      const streams = admin.permissions.publish.allow.flatMap((s) => ADMIN_STREAM.exec(s)?.[1] ?? []);
+      account.jetstream = { limits, streams, adminKey: admin.publicKey };
+      [member, limits] = [undefined, undefined];
+    } else if ((m = MEMBER.exec(line))) member = m[1];
     else if ((m = USER.exec(line))) {
       const user = member && entry(member, account.name, m[1]!);
       if (!user) return undefined;

@@ -33,7 +33,7 @@ export function withoutAdditions(next: AuthModel, last: AuthModel): Narrowed {
     const old = lastAccounts.get(account.name);
     const exports = old ? commonExports(account.exports, old.exports) : [];
     const imports = old ? account.imports.filter((i) => old.imports.some((j) => j.kind === i.kind && j.account === i.account && j.subject === i.subject)) : [];
-    if (withUsers.has(account.name) || exports.length > 0 || imports.length > 0) accounts.push({ ...account, exports, imports });
+    if (withUsers.has(account.name) || account.jetstream || exports.length > 0 || imports.length > 0) accounts.push({ ...account, exports, imports });
   }
   return { model: { ...next, users, accounts }, held };
 }

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { LOCKED_USER_KEY } from './keys.js';
 import type { AuthModel, SubjectPermission, UserEntry } from './model.js';
-import type { AccountModel } from './accounts.js';
+import type { AccountJetStream, AccountModel } from './accounts.js';
+import { STREAM_ADMIN_INBOX, streamAdminPublish } from './jetstream.js';
 
 export interface Rendered {
   /** The main file, auth.conf. */
@@ -91,6 +92,24 @@ function wiring(account: AccountModel): string {
     out += `    imports: [\n${account.imports.map((i) => `      {${i.kind}: {account: ${quote(i.account)}, subject: ${quote(i.subject)}}}\n`).join('')}    ]\n`;
   }
   return out;
+}
+
+/** The account's JetStream limits, and the operator's user that manages its streams. */
+function jetstreamOf(js: AccountJetStream): { limits: string; admin: string } {
+  const { maxMemory, maxFile, maxStreams, maxConsumers } = js.limits;
+  for (const n of [maxMemory, maxFile, maxStreams, maxConsumers]) {
+    if (!Number.isSafeInteger(n) || n < -1) throw new Error(`refusing to render JetStream limit ${JSON.stringify(n)}`);
+  }
+  const admin: UserEntry = {
+    publicKey: js.adminKey,
+    member: '',
+    account: '',
+    permissions: { publish: { allow: streamAdminPublish(js.streams), deny: [] }, subscribe: { allow: [`${STREAM_ADMIN_INBOX}.>`], deny: [] }, allowResponses: false },
+  };
+  return {
+    limits: `    jetstream: {max_memory: ${maxMemory}, max_file: ${maxFile}, max_streams: ${maxStreams}, max_consumers: ${maxConsumers}}\n`,
+    admin: `      # operator: streams\n      ${userBody(admin)}\n`,
+  };
 }
 
 /** A user's map, `{nkey: ..., permissions: {...}}`. */
@@ -217,7 +236,9 @@ function renderMain(
   for (const account of model.accounts) {
     chunk += `  # namespace ${account.namespace}\n  ${quote(account.name)}: {\n`;
     const users = usersByAccount.get(account.name) ?? [];
-    if (users.length > 0) chunk += '    users: [\n';
+    const js = account.jetstream && jetstreamOf(account.jetstream);
+    if (js) chunk += js.limits;
+    if (users.length > 0 || js) chunk += `    users: [\n${js?.admin ?? ''}`;
     for (const entry of users) {
       chunk += typeof entry === 'string' ? entry : `      # ${entry.member}\n      ${userBody(entry)}\n`;
       if (chunk.length >= CHUNK_CHARS) {
@@ -226,7 +247,7 @@ function renderMain(
         if (size > limit) return undefined;
       }
     }
-    if (users.length > 0) chunk += '    ]\n';
+    if (users.length > 0 || js) chunk += '    ]\n';
     chunk += `${wiring(account)}  }\n`;
   }
   if (options.systemUserKey) chunk += `  "$SYS": {\n    users: [{nkey: ${quote(options.systemUserKey)}}]\n`;

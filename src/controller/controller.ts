@@ -12,6 +12,7 @@ import type { KubeObject } from '../kube/types.js';
 import type { Metrics } from '../metrics.js';
 import { Reconciler, type Caches } from './reconciler.js';
 import type { Rollout } from '../reload/rollout.js';
+import type { StreamKeeper } from '../jetstream/streamKeeper.js';
 import { Reflector } from '../kube/reflector.js';
 import { StatusWriter } from './statusWriter.js';
 import { WorkQueue } from './workQueue.js';
@@ -46,6 +47,9 @@ export interface ControllerDeps {
   systemUserKey?: string;
   /** Secret salt of the shard hash (see RenderOptions.shardSalt). */
   shardSalt?: string;
+  /** Keeps persisted rooms' streams, through the operator's stream user of each namespace (its key: streamAdminKey). */
+  streams?: StreamKeeper;
+  streamAdminKey?: (namespace: string) => string;
   /** Whether the lease is still ours right now (leadership lapses at the renew deadline). */
   holdsLease?: () => boolean;
   /** Reflector tuning, for tests of stalls and relists. */
@@ -127,6 +131,8 @@ export class Controller {
       ...(deps.rollout && { rollout: deps.rollout }),
       ...(deps.systemUserKey && { systemUserKey: deps.systemUserKey }),
       ...(deps.shardSalt && { shardSalt: deps.shardSalt }),
+      ...(deps.streams && { streams: deps.streams }),
+      ...(deps.streamAdminKey && { streamAdminKey: deps.streamAdminKey }),
     });
     this.queue = new WorkQueue(
       async () => {

@@ -5,6 +5,7 @@ import type { Member, Room } from '../api/types.js';
 import { keyOf, type AuthModel, type Compiled, type MemberResult } from '../auth/model.js';
 import type { Rendered } from '../auth/render.js';
 import type { RolloutResult } from '../reload/rollout.js';
+import type { StreamOutcome } from '../jetstream/streamKeeper.js';
 import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
 
 /** Per member, what its entry in the config amounts to (see fingerprints()). */
@@ -75,6 +76,8 @@ export interface StatusInputs {
   /** Fingerprints of the last generation every server confirmed. */
   enforced: Fingerprints;
   outcome: RolloutResult | undefined;
+  /** Per persisted room, how its stream stands (absent: not kept yet since the config changed). */
+  streams?: ReadonlyMap<string, StreamOutcome>;
   /** RFC 3339, seconds. */
   now: string;
 }
@@ -96,7 +99,7 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
   for (const room of i.rooms) {
     const key = keyOf(room.metadata);
     const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? { state: 'Enforced' } : NOT_VERIFIED);
-    out.push(want('rooms', room, roomStatus(room, i.compiled.rooms.get(key)!, enforcement, i.now)));
+    out.push(want('rooms', room, roomStatus(room, i.compiled.rooms.get(key)!, enforcement, i.now, i.streams?.get(key))));
   }
   return out;
 }

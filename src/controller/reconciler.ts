@@ -12,7 +12,8 @@ import { applyCredentials, planCredentials, type CredentialsOutcome } from './cr
 import type { EventRecorder } from '../kube/events.js';
 import type { KubeClient } from '../kube/client.js';
 import type { Pod, Secret } from '../kube/types.js';
-import type { Rollout, RolloutResult } from '../reload/rollout.js';
+import { clientUrl, type Rollout, type RolloutResult } from '../reload/rollout.js';
+import type { StreamKeeper, StreamOutcome } from '../jetstream/streamKeeper.js';
 import type { Metrics } from '../metrics.js';
 import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses } from './plan.js';
 import { ConfigSecrets } from './configSecrets.js';
@@ -51,6 +52,10 @@ export interface ReconcilerDeps {
   rollout?: Rollout;
   /** The operator's own NATS user: rendered into the system account, reserved from Members. */
   systemUserKey?: string;
+  /** Keeps persisted rooms' streams (absent: nobody does; their StreamReady stays False). */
+  streams?: StreamKeeper;
+  /** The public key of the operator's stream user in a namespace's account. */
+  streamAdminKey?: (namespace: string) => string;
   /** Secret salt of the shard hash (see RenderOptions.shardSalt). */
   shardSalt?: string;
   now?: () => Date;
@@ -63,6 +68,8 @@ export class Reconciler {
   private lastModel?: AuthModel;
   /** Per rejected object, the reason its last Warning Event gave. */
   private readonly rejectionReported = new Map<string, string>();
+  /** Per persisted room, its stream as last kept, and the config hash it was kept under. */
+  private streams?: { hash: string; outcomes: Map<string, StreamOutcome> };
   /** The last prepare(), with the input version it was made from. */
   private prepared?: { inputs: number; result: Prepared };
   private readonly compileOptions: CompileOptions;
@@ -77,6 +84,8 @@ export class Reconciler {
       budgets: config.budgets,
       defaultPermissions: { publish: config.defaultPublish, subscribe: config.defaultSubscribe },
       reservedKeys: deps.systemUserKey ? [deps.systemUserKey] : [],
+      ...(deps.streamAdminKey && { streamAdminKey: deps.streamAdminKey }),
+      jetstreamLimits: config.jetstreamLimits,
     };
   }
 
@@ -139,9 +148,17 @@ export class Reconciler {
       if (secret) void this.deps.events.record({ ...secret, apiVersion: 'v1', kind: 'Secret' }, 'Warning', reason, outcome.message);
     }
 
+    // Streams follow the config: kept once every server enforces it (the stream users' permissions with it).
+    if (this.deps.streams && (outcome?.state === 'Enforced' || !this.deps.rollout) && !tooLarge) {
+      const urls = caches.pods().flatMap((p) => clientUrl(p) ?? []);
+      this.streams = { hash: rendered.hash, outcomes: await this.deps.streams.ensure(rooms, compiled, urls) };
+      // Look again later: the streams' state moves with every message, and a stream can drift or vanish.
+      if (this.streams.outcomes.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.deps.config.streamResyncMs);
+    }
+    const streams = this.streams?.hash === rendered.hash ? this.streams.outcomes : undefined;
     const rolledOut = performance.now();
     const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    for (const w of wantedStatuses({ rooms, members, compiled, current: wanted, enforced: this.enforced, outcome, now })) {
+    for (const w of wantedStatuses({ rooms, members, compiled, current: wanted, enforced: this.enforced, outcome, now, ...(streams && { streams }) })) {
       const { namespace, name } = w.object.metadata;
       this.deps.statusWriter.set(`${w.plural}/${namespace}/${name}`, w.status && { plural: w.plural, namespace, name, status: w.status, dropped: Object.keys(w.object.status ?? {}) });
     }

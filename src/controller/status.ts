@@ -1,5 +1,6 @@
 // The status each Room and Member should have, from its compile verdict and how far the rollout got.
 // Pure: the reconciler writes a status only when what this returns differs from what is stored.
+import type { StreamOutcome } from '../jetstream/streamKeeper.js';
 import type { Condition, GrantedSubjects, Member, MemberStatus, Room, RoomStatus } from '../api/types.js';
 import { credentialsSecretName } from '../api/defaults.js';
 import type { MemberResult, RoomResult, Verdict } from '../auth/model.js';
@@ -30,10 +31,19 @@ export function memberStatus(member: Member, result: MemberResult, enforcement: 
   return status;
 }
 
-export function roomStatus(room: Room, result: RoomResult, enforcement: Enforcement, now: string): RoomStatus {
+/** A persisted room's StreamReady, before its stream was kept once after the current config was enforced. */
+export const STREAM_PENDING: StreamOutcome = { ready: false, reason: 'StreamPending', message: 'the stream is kept once every NATS server enforces the current config' };
+
+export function roomStatus(room: Room, result: RoomResult, enforcement: Enforcement, now: string, stream?: StreamOutcome): RoomStatus {
   const status: RoomStatus = { memberCount: result.memberCount, observedGeneration: room.metadata.generation, conditions: conditionsOf(room, result, enforcement, now) };
   if (result.subject) status.subject = result.subject;
   if (result.stream) status.stream = result.stream;
+  if (result.accepted && result.stream) {
+    const outcome = stream ?? STREAM_PENDING;
+    if (outcome.state) status.streamState = outcome.state;
+    const condition: Condition = { type: 'StreamReady', status: outcome.ready ? 'True' : 'False', reason: outcome.reason, message: outcome.message };
+    status.conditions = [...status.conditions!, ...withTimes(room.status?.conditions, [condition], room.metadata.generation, now)];
+  }
   return status;
 }
 

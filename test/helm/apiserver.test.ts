@@ -72,14 +72,16 @@ function podsOf(objects: KubeManifest[], namespace: string): KubeManifest[] {
   return objects
     .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
     .map((w) => {
-      const template = (w.spec as { template: { metadata: { labels: Record<string, string> } } }).template;
-      const spec = podSpec(w);
+      const { template, volumeClaimTemplates } = w.spec as { template: { metadata: { labels: Record<string, string> } }; volumeClaimTemplates?: { metadata: { name: string } }[] };
+      const spec = podSpec(w) as { volumes?: unknown[] };
+      // The StatefulSet controller adds a volume per claim template, as <claim>-<pod>.
+      const claims = (volumeClaimTemplates ?? []).map((c) => ({ name: c.metadata.name, persistentVolumeClaim: { claimName: `${c.metadata.name}-${w.metadata.name}-0` } }));
       return {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: { name: `${w.metadata.name}-0`, namespace, labels: template.metadata.labels },
         // The operator's own ServiceAccount may not exist in the namespace of this dry-run.
-        spec: { ...spec, serviceAccountName: 'default' },
+        spec: { ...spec, volumes: [...(spec.volumes ?? []), ...claims], serviceAccountName: 'default' },
       };
     });
 }

@@ -17,6 +17,7 @@ const NON_DEFAULT = {
   watchNamespaces: ['team-a', 'team-b'],
   subjectRoots: { 'team-b': ['shipping'], 'team-a': ['orders', 'billing.eu'] },
   namespaceBudgets: { '*': { members: 2000 }, 'team-a': { members: 20000, rooms: 100, bytes: 8000000 } },
+  jetstreamLimits: { '*': { file: 10737418240 }, 'team-a': { memory: 1048576, streams: 200, consumers: 5000 } },
   reloadStrategy: 'sidecar',
   pokePods: false,
   serverTimeoutMs: 30000,
@@ -27,6 +28,7 @@ const NON_DEFAULT = {
   debounceMs: 50,
   maxDelayMs: 500,
   resyncIntervalMs: 60000,
+  streamResyncMs: 15000,
   leaderElection: { enabled: true, leaseName: 'rooms-lease', leaseNamespace: 'leases', leaseDurationSeconds: 30, renewDeadlineMs: 20000, retryPeriodMs: 4000 },
   systemSecretName: 'rooms-system-user',
   healthPort: 9090,
@@ -231,6 +233,7 @@ describe('non-default values', () => {
       account: 'CHAT',
       extraSubjectRoots: { 'team-a': ['orders', 'billing.eu'], 'team-b': ['shipping'] },
       budgets: { default: { members: 2000 }, perNamespace: { 'team-a': { members: 20000, rooms: 100, bytes: 8000000 } } },
+      jetstreamLimits: { default: { maxFile: 10737418240 }, perNamespace: { 'team-a': { maxMemory: 1048576, maxStreams: 200, maxConsumers: 5000 } } },
       defaultPublish: ['public.>'],
       defaultSubscribe: ['public.>', 'time.now'],
       clientUrl: 'tls://nats.example.internal:4222',
@@ -251,6 +254,7 @@ describe('non-default values', () => {
       debounceMs: 50,
       maxDelayMs: 500,
       resyncIntervalMs: 60000,
+      streamResyncMs: 15000,
     } satisfies OperatorConfig);
     expect(container.ports).toEqual([{ name: 'http', containerPort: 9090, protocol: 'TCP' }]);
   });
@@ -305,6 +309,28 @@ describe('non-default values', () => {
     expect(reloader.args).toEqual(['-pid', '/var/run/nats/nats.pid', '-config', '/etc/nats-config/nats.conf', '-config', '/etc/nats-auth/auth.conf']);
     expect(reloader.volumeMounts!.map((m) => m.mountPath).sort()).toEqual(['/etc/nats-auth', '/etc/nats-config', '/var/run/nats']);
     expect((one(objects, 'ConfigMap').data as Record<string, string>)['nats.conf']).toContain('pid_file: "/var/run/nats/nats.pid"');
+  });
+
+  it('run JetStream in the bundled NATS: a claim per server by default, an emptyDir or none on request', async () => {
+    const confOf = (objects: KubeManifest[]) => (one(objects, 'ConfigMap', 'nats-config').data as Record<string, string>)['nats.conf']!;
+    const dataMount = (objects: KubeManifest[]) => podSpec(one(objects, 'StatefulSet')).containers[0]!.volumeMounts!.find((m) => m.name === 'data');
+    const byDefault = (await template(RELEASE, NAMESPACE)).objects;
+    expect(confOf(byDefault)).toContain('jetstream {\n  store_dir: "/data/jetstream"\n  max_memory_store: 256M\n  max_file_store: 8G\n}');
+    expect(dataMount(byDefault)).toEqual({ name: 'data', mountPath: '/data' });
+    const sts = one(byDefault, 'StatefulSet').spec as { volumeClaimTemplates: { metadata: { name: string }; spec: { resources: { requests: { storage: string } }; storageClassName?: string } }[] };
+    expect(sts.volumeClaimTemplates.map((c) => [c.metadata.name, c.spec.resources.requests.storage, c.spec.storageClassName])).toEqual([['data', '10Gi', undefined]]);
+    expect((podSpec(one(byDefault, 'StatefulSet')).securityContext as { fsGroup?: number }).fsGroup).toBe(1000);
+
+    const scratch = (await template(RELEASE, NAMESPACE, { nats: { jetstream: { storage: { type: 'emptyDir' } } } })).objects;
+    expect((one(scratch, 'StatefulSet').spec as { volumeClaimTemplates?: unknown }).volumeClaimTemplates).toBeUndefined();
+    expect(podSpec(one(scratch, 'StatefulSet')).volumes!.find((v) => v.name === 'data')).toEqual({ name: 'data', emptyDir: {} });
+
+    const classed = (await template(RELEASE, NAMESPACE, { nats: { jetstream: { storage: { size: '50Gi', storageClassName: 'fast' } } } })).objects;
+    expect((one(classed, 'StatefulSet').spec as typeof sts).volumeClaimTemplates[0]!.spec).toMatchObject({ storageClassName: 'fast', resources: { requests: { storage: '50Gi' } } });
+
+    const off = (await template(RELEASE, NAMESPACE, { nats: { jetstream: { enabled: false } } })).objects;
+    expect(confOf(off)).not.toContain('jetstream');
+    expect(dataMount(off)).toBeUndefined();
   });
 
   it('let the operator patch StatefulSets only with reloadStrategy=restart', async () => {

@@ -30,6 +30,8 @@ export interface NatsClusterOptions {
   baseDir?: string;
   /** Server configs chosen in advance (see clusterConfigs), when their URLs must be known before the start. */
   configs?: NatsServerConfig[];
+  /** Servers run JetStream (see NatsServerConfig.jetstream). */
+  jetstream?: boolean;
   /** The Helm release name: pods are `<release>-<i>`, label app.kubernetes.io/instance (default `nats`). */
   release?: string;
 }
@@ -125,7 +127,7 @@ export async function startNatsCluster(controlPlane: HasKubeConfig, opts: NatsCl
       }),
     );
 
-    const configs = opts.configs ?? (await clusterConfigs(baseDir, replicas));
+    const configs = opts.configs ?? (await clusterConfigs(baseDir, replicas, { jetstream: opts.jetstream ?? false }));
     standIn = await KubeletStandIn.start({
       kubeConfig: kc,
       namespace,

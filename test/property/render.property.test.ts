@@ -10,9 +10,11 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile } from '../../src/auth/compile.js';
 import type { Compiled, Permissions, SubjectPermission } from '../../src/auth/model.js';
+import type { AccountJetStream, AccountModel } from '../../src/auth/accounts.js';
+import { STREAM_ADMIN_INBOX, streamAdminPublish } from '../../src/auth/jetstream.js';
 import { LOCKED_USER_KEY, render, shardFileName } from '../../src/auth/render.js';
 import { parseRendered } from '../../src/auth/parse.js';
-import { ACCESS_MODES, type Member, type Room } from '../../src/api/types.js';
+import { ACCESS_MODES, type AccessMode, type Member, type Room } from '../../src/api/types.js';
 import { binary } from '../support/binaries.js';
 import { covers, NatsPerms, serverAllows, type ParsedAccount, type ParsedUser } from '../support/natsperms.js';
 import { newUserKey } from '../support/objects.js';
@@ -46,16 +48,22 @@ const roomArb: fc.Arbitrary<Room> = fc.record({
   // Mostly rooms that allow other namespaces, so that worlds are wired across accounts.
   allowed: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 3, arbitrary: fc.subarray(NAMESPACES) }),
   jetstream: fc.oneof(
-    { weight: 6, arbitrary: fc.constant(undefined) },
-    { weight: 3, arbitrary: fc.option(fc.constantFrom('a_s', 'b_s', 'team-c_s', 'x'), { nil: null }) },
+    { weight: 5, arbitrary: fc.constant(undefined) },
+    { weight: 4, arbitrary: fc.constant(null) },
+    { weight: 2, arbitrary: fc.constantFrom('a_s', 'b_s', 'team-c_s', 'x') },
     { weight: 1, arbitrary: hostile },
   ),
-}).map(({ ns, name, subject, allowed, jetstream }) => ({
+  // Stream settings, some out of range (replicas 0 or 9, a malformed duration): those rooms are refused.
+  settings: fc.option(
+    fc.record({ replicas: fc.constantFrom(1, 3, 1, 3, 0, 9), maxAge: fc.constantFrom('24h', '1h30m', '24h', '5 days'), storage: fc.constantFrom('File', 'Memory') }, { requiredKeys: [] }),
+    { nil: undefined, freq: 2 },
+  ),
+}).map(({ ns, name, subject, allowed, jetstream, settings }) => ({
   metadata: { namespace: ns, name },
   spec: {
     ...(subject !== undefined && { subject }),
     ...(allowed !== undefined && { allowedNamespaces: allowed }),
-    ...(jetstream !== undefined && { jetstream: jetstream === null ? {} : { stream: jetstream } }),
+    ...(jetstream !== undefined && { jetstream: { ...(jetstream !== null && { stream: jetstream }), ...settings } as never }),
   },
 }));
 
@@ -65,7 +73,15 @@ const memberArb: fc.Arbitrary<Member> = fc.record({
   nkey: fc.oneof({ weight: 16, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: hostile }, { weight: 1, arbitrary: fc.constant('U' + 'A'.repeat(55)) }),
   created: fc.integer({ min: 0, max: 5 }),
   rooms: fc.uniqueArray(
-    fc.record({ room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'), namespace: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(...NAMESPACES) }), access: fc.constantFrom(...ACCESS_MODES) }),
+    fc.record(
+      {
+        room: fc.constantFrom('r1', 'r2', 'r3', 'x.y', 'r1', 'r2', 'r3', 'x.y', 'Bad_Name'),
+        namespace: fc.oneof({ weight: 1, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constantFrom(...NAMESPACES) }),
+        access: fc.constantFrom(...ACCESS_MODES),
+        consumers: fc.oneof({ weight: 8, arbitrary: fc.subarray(['h', 'w'], { minLength: 1 }) }, { weight: 1, arbitrary: fc.constant<string[]>(['Bad_c']) }),
+      },
+      { requiredKeys: ['room', 'namespace', 'access'] },
+    ).map((r) => (r.consumers && (r.access === 'Subscribe' || r.access === 'PublishSubscribe' || r.room === 'x.y') ? r : { ...r, consumers: undefined })),
     { maxLength: 4, selector: (r) => `${r.namespace ?? ''}/${r.room}/${r.access === 'Publish' ? 'dup' : r.access}` },
   ),
   inbox: fc.oneof(
@@ -79,7 +95,7 @@ const memberArb: fc.Arbitrary<Member> = fc.record({
   metadata: { namespace: m.ns, name: m.name, creationTimestamp: new Date(1_700_000_000_000 + m.created * 1000).toISOString() },
   spec: {
     nkey: m.nkey,
-    rooms: m.rooms.map((r) => (r.namespace === undefined ? { room: r.room, access: r.access } : r)),
+    rooms: m.rooms.map((r) => (r.namespace === undefined ? { room: r.room, access: r.access, ...(r.consumers && { consumers: r.consumers }) } : r)),
     ...(m.inbox !== undefined && { inboxPrefix: m.inbox }),
     ...((m.denyPub.length > 0 || m.denySub.length > 0) && { deny: { publish: m.denyPub, subscribe: m.denySub } }),
   },
@@ -101,15 +117,34 @@ const federatedArb = fc.record({
   members: members.map((m, i): Member => ({ metadata: { namespace: m.ns, name: `f${i}` }, spec: { nkey: m.nkey, rooms: [{ room: 'fed', namespace: m.home, access: m.access }] } })),
 }));
 
+/** A persisted room `log` and members of its namespace reading it through consumers of their own (or publishing). */
+const persistedArb = fc.record({
+  ns: fc.constantFrom(...NAMESPACES),
+  members: fc.array(fc.record({ nkey: fc.constantFrom(...KEYS), access: fc.constantFrom('Subscribe', 'PublishSubscribe', 'Publish'), consumers: fc.subarray(['h', 'w']) }), { maxLength: 4 }),
+}).map(({ ns, members }) => ({
+  rooms: [{ metadata: { namespace: ns, name: 'log' }, spec: { jetstream: {} } } as Room],
+  members: members.map(
+    (m, i): Member => ({
+      metadata: { namespace: ns, name: `p${i}` },
+      spec: { nkey: m.nkey, rooms: [{ room: 'log', access: m.access as AccessMode, ...(m.access !== 'Publish' && m.consumers.length > 0 && { consumers: m.consumers }) }] },
+    }),
+  ),
+}));
+
 const worldArb = fc.record({
   rooms: fc.array(roomArb, { maxLength: 6 }).map(uniqueByKey),
   members: fc.array(memberArb, { maxLength: 8 }).map(uniqueByKey),
   federated: fc.option(federatedArb, { freq: 2, nil: undefined }),
+  persisted: fc.option(persistedArb, { freq: 2, nil: undefined }),
   withSystemUser: fc.boolean(),
   // Small limits force the sharded layout (a main file including users-N.conf files).
   maxFileBytes: fc.constantFrom(undefined, undefined, 700, 2500),
   shardCount: fc.constantFrom(undefined, 1, 3),
-}).map(({ federated, ...world }) => ({ ...world, rooms: [...world.rooms, ...(federated?.rooms ?? [])], members: [...world.members, ...(federated?.members ?? [])] }));
+}).map(({ federated, persisted, ...world }) => ({
+  ...world,
+  rooms: [...world.rooms, ...(federated?.rooms ?? []), ...(persisted?.rooms ?? [])],
+  members: [...world.members, ...(federated?.members ?? []), ...(persisted?.members ?? [])],
+}));
 
 /** Literal subjects that probe a permission list: each entry instantiated, and its neighbours. */
 function probesFor(perms: Permissions): string[] {
@@ -143,6 +178,10 @@ function checkAccounts(parsed: ParsedAccount[], compiled: Compiled, rooms: Room[
       sorted(account.imports.map((i) => `${i.kind} ${i.subject} ${i.account}`)),
     );
     expect(server!.imports.filter((i) => i.invalid), account.name).toEqual([]);
+    // JetStream is enabled for an account exactly when an accepted room of its namespace is persisted.
+    const persisted = rooms.filter((r) => r.metadata.namespace === account.namespace && compiled.rooms.get(`${account.namespace}/${r.metadata.name}`)!.accepted && r.spec?.jetstream);
+    expect(server!.jetstream !== null, `${account.name} jetstream`).toBe(persisted.length > 0);
+    if (account.jetstream) expect(server!.jetstream, account.name).toEqual(account.jetstream.limits);
     const ns = (name: string) => name.replace(/^ROOMS_/, '');
     for (const i of server!.imports) {
       const [importer, source] = [ns(account.name), ns(i.account!)];
@@ -167,6 +206,47 @@ function asRendered(model: Compiled['model']): Compiled['model'] {
   return { ...model, users: model.users.map((u) => ({ ...u, permissions: { ...u.permissions, publish: fold(u.permissions.publish), subscribe: fold(u.permissions.subscribe) } })) };
 }
 
+/** Every stream any room of the world could name, for probes of who may manage and read it. */
+const streamsOf = (compiled: Compiled) => [...new Set([...compiled.rooms.values()].flatMap((r) => (r.stream ? [r.stream] : [])).concat('a_s', 'b_s', 'x', 'a_log'))];
+
+/**
+ * The operator's stream user of each account with JetStream manages exactly its namespace's streams
+ * and their consumers; no member may create, update or delete a stream or a consumer, and a member
+ * reads and acks only the consumers compiled for it.
+ */
+function checkStreamAdmins(admins: { account: AccountModel; js: AccountJetStream }[], byKey: Map<string, ParsedUser>, compiled: Compiled): void {
+  const streams = streamsOf(compiled);
+  for (const { account, js } of admins) {
+    const server = byKey.get(js.adminKey)!;
+    expect(server.account).toBe(account.name);
+    expect([...(server.publish?.allow ?? [])].sort()).toEqual([...streamAdminPublish(js.streams)].sort());
+    expect(server.subscribe?.allow).toEqual([`${STREAM_ADMIN_INBOX}.>`]);
+    for (const s of streams) {
+      for (const op of ['STREAM.CREATE', 'STREAM.DELETE', 'STREAM.UPDATE']) expect(serverAllows(server.publish, `$JS.API.${op}.${s}`), `${account.name} ${op} ${s}`).toBe(js.streams.includes(s));
+    }
+    for (const other of ['$JS.API.STREAM.NAMES', '$JS.API.STREAM.LIST', '$JS.API.ACCOUNT.PURGE.x', 'rooms.a.r1', '_INBOX.x']) expect(serverAllows(server.publish, other), other).toBe(false);
+  }
+  for (const user of compiled.model.users) {
+    const server = byKey.get(user.publicKey)!;
+    const result = compiled.members.get(user.member)!;
+    const own = new Set(result.rooms.flatMap((r) => (r.granted && r.stream ? (r.consumers ?? []).map((c) => `${r.stream} ${c}`) : [])));
+    for (const s of streams) {
+      for (const op of ['STREAM.CREATE', 'STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.PURGE', 'CONSUMER.CREATE', 'CONSUMER.DURABLE.CREATE']) {
+        expect(serverAllows(server.publish, `$JS.API.${op}.${s}`), `${user.member} ${op} ${s}`).toBe(false);
+        expect(serverAllows(server.publish, `$JS.API.${op}.${s}.m1__h`), `${user.member} ${op} ${s}.m1__h`).toBe(false);
+      }
+      for (const c of ['m1__h', 'm2__w', 'm_4__h', 'f0__h', 'p0__h', 'p1__w', 'p2__h']) {
+        // Its own consumer, unless the member's own deny list says otherwise.
+        const mine = (subject: string) => own.has(`${s} ${c}`) && !user.permissions.publish.deny.some((d) => covers(d, subject));
+        for (const subject of [`$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`, `$JS.API.CONSUMER.INFO.${s}.${c}`, `$JS.ACK.${s}.${c}.1.1.1.1.0`]) {
+          expect(serverAllows(server.publish, subject), `${user.member} ${subject}`).toBe(mine(subject));
+        }
+        expect(serverAllows(server.publish, `$JS.API.CONSUMER.DELETE.${s}.${c}`), `${user.member} delete ${s}.${c}`).toBe(false);
+      }
+    }
+  }
+}
+
 let dir: string;
 let natsperms: NatsPerms;
 beforeAll(() => {
@@ -180,7 +260,7 @@ afterAll(() => {
 
 describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
-    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0, imports: 0 };
+    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0, imports: 0, jetstreamAccounts: 0, withConsumers: 0 };
     await fc.assert(
       fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes, shardCount }) => {
         const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
@@ -201,7 +281,9 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         const system = parsed.users!.filter((u) => u.account === '$SYS');
         expect(system.map((u) => u.nkey)).toEqual(withSystemUser ? [SYSTEM_KEY] : []);
         const byKey = new Map<string, ParsedUser>(parsed.users!.filter((u) => u.account !== '$SYS').map((u) => [u.nkey, u]));
-        expect([...byKey.keys()].sort()).toEqual([LOCKED_USER_KEY, ...compiled.model.users.map((u) => u.publicKey)].sort());
+        const admins = compiled.model.accounts.flatMap((a) => (a.jetstream ? [{ account: a, js: a.jetstream }] : []));
+        expect([...byKey.keys()].sort()).toEqual([LOCKED_USER_KEY, ...compiled.model.users.map((u) => u.publicKey), ...admins.map((a) => a.js.adminKey)].sort());
+        checkStreamAdmins(admins, byKey, compiled);
         // Every member in the account of its own namespace; the locked user alone in ROOMS.
         expect(byKey.get(LOCKED_USER_KEY)!.account).toBe('ROOMS');
         for (const user of compiled.model.users) expect(byKey.get(user.publicKey)!.account, user.member).toBe(`ROOMS_${user.member.split('/')[0]}`);
@@ -223,6 +305,8 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
           expect([...(server.subscribe?.allow ?? [])].sort()).toEqual(user.permissions.subscribe.allow);
         }
         for (const a of compiled.model.accounts) stats.imports += a.imports.length;
+        for (const a of compiled.model.accounts) if (a.jetstream) stats.jetstreamAccounts++;
+        for (const m of compiled.members.values()) if (m.accepted && m.rooms.some((r) => r.granted && r.consumers)) stats.withConsumers++;
         for (const m of compiled.members.values()) m.accepted ? stats.acceptedMembers++ : stats.rejectedMembers++;
         for (const r of compiled.rooms.values()) if (!r.accepted) stats.rejectedRooms++;
       }),
@@ -235,6 +319,8 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(stats.rejectedRooms).toBeGreaterThan(RUNS / 4);
     expect(stats.sharded).toBeGreaterThan(RUNS / 10);
     expect(stats.imports).toBeGreaterThan(RUNS / 20);
+    expect(stats.jetstreamAccounts).toBeGreaterThan(RUNS / 5);
+    expect(stats.withConsumers).toBeGreaterThan(RUNS / 5);
   }, 600_000);
 
   it('never parse as a mix of two generations: kubelet delivering between Secret writes cannot bind one generation\'s users under another\'s main file', async () => {

@@ -12,6 +12,8 @@ export interface NatsServerConfig {
   monitorPort: number;
   clusterPort?: number;
   routePorts?: number[];
+  /** Runs JetStream (store under <dir>/jetstream; clustered with the routes, so R3 streams work). */
+  jetstream?: boolean;
 }
 
 export class NatsServer {
@@ -87,6 +89,7 @@ export function writeMainConfig(config: NatsServerConfig): void {
     const routes = (config.routePorts ?? []).map((p) => `"nats-route://127.0.0.1:${p}"`).join(', ');
     lines.push(`cluster: { name: "rooms", listen: "127.0.0.1:${config.clusterPort}", routes: [${routes}] }`);
   }
+  if (config.jetstream) lines.push(`jetstream: { store_dir: "${join(config.dir, 'jetstream')}", max_memory_store: 256MB, max_file_store: 2GB }`);
   lines.push('include "../nats-auth/auth.conf"');
   writeFileSync(configFileOf(config.dir), `${lines.join('\n')}\n`);
 }
@@ -98,7 +101,7 @@ export function writeAuthFile(dir: string, text: string): void {
 }
 
 /** Configs for `count` servers that route to each other on loopback. */
-export async function clusterConfigs(baseDir: string, count: number): Promise<NatsServerConfig[]> {
+export async function clusterConfigs(baseDir: string, count: number, opts: { jetstream?: boolean } = {}): Promise<NatsServerConfig[]> {
   const free = await freePorts(count * 3);
   const ports = Array.from({ length: count }, (_, i) => ({ client: free[3 * i]!, monitor: free[3 * i + 1]!, cluster: free[3 * i + 2]! }));
   return ports.map((p, i) => ({
@@ -106,6 +109,7 @@ export async function clusterConfigs(baseDir: string, count: number): Promise<Na
     dir: join(baseDir, `nats-${i}`),
     clientPort: p.client,
     monitorPort: p.monitor,
+    ...(opts.jetstream && { jetstream: true }),
     ...(count > 1 && { clusterPort: p.cluster, routePorts: ports.filter((_, j) => j !== i).map((q) => q.cluster) }),
   }));
 }

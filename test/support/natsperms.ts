@@ -33,6 +33,8 @@ export interface ParsedAccount {
   name: string;
   exports: ParsedLink[];
   imports: ParsedLink[];
+  /** The account's JetStream limits as parsed; null when JetStream is not enabled for it. */
+  jetstream: { maxMemory: number; maxFile: number; maxStreams: number; maxConsumers: number } | null;
 }
 
 export interface ParsedConfig {

@@ -55,13 +55,13 @@ export function startTestOperator(o: TestOperatorOptions): Promise<RunningOperat
  * The order of a real cluster: namespaces, then the operator (which writes the auth Secret), then the
  * NATS pods that mount it, so the servers start from a config that knows the operator's system user.
  */
-export async function startOperatorThenNats(o: TestOperatorOptions & { kubeletDelayMs: number }): Promise<{ operator: RunningOperator; nats: NatsCluster }> {
+export async function startOperatorThenNats(o: TestOperatorOptions & { kubeletDelayMs: number; jetstream?: boolean }): Promise<{ operator: RunningOperator; nats: NatsCluster }> {
   const kube = new TestKube(o.kubeConfig);
   for (const ns of [...o.watchNamespaces, o.natsNamespace]) await kube.ensureNamespace(ns);
   const operator = await startTestOperator(o);
   const secret = o.authSecretName ?? 'nats-rooms-auth';
   await waitFor('the operator to write the auth Secret', async () => ((await kube.secret(o.natsNamespace, secret)) ? true : undefined));
-  const nats = await startNatsCluster({ kubeConfig: o.kubeConfig }, { namespace: o.natsNamespace, release: o.natsRelease, secretName: secret, kubeletDelayMs: o.kubeletDelayMs, replicas: 3 });
+  const nats = await startNatsCluster({ kubeConfig: o.kubeConfig }, { namespace: o.natsNamespace, release: o.natsRelease, secretName: secret, kubeletDelayMs: o.kubeletDelayMs, replicas: 3, jetstream: o.jetstream ?? false });
   return { operator, nats };
 }
 
@@ -80,7 +80,7 @@ export interface OperatorAndNats {
  * Starts the operator and then the NATS pods (startOperatorThenNats) before the file's tests, and
  * stops them and closes the clients after. Call it at the top of a test file, before its own hooks.
  */
-export function useOperatorAndNats(o: TestOperatorOptions & { kubeletDelayMs: number }): OperatorAndNats {
+export function useOperatorAndNats(o: TestOperatorOptions & { kubeletDelayMs: number; jetstream?: boolean }): OperatorAndNats {
   const kube = new TestKube(o.kubeConfig);
   const suite: OperatorAndNats = {
     operator: undefined as unknown as RunningOperator,

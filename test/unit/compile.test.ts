@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/auth/compile.js';
-import type { CompileOptions, Permissions } from '../../src/auth/model.js';
+import { DEFAULT_JETSTREAM_LIMITS, type CompileOptions, type Permissions } from '../../src/auth/model.js';
 import { render } from '../../src/auth/render.js';
 import type { AccessMode, Member, Room } from '../../src/api/types.js';
 import { member, newUserKey, room, shuffle } from '../support/objects.js';
@@ -180,14 +180,53 @@ describe('member verdicts', () => {
     expect(perms.subscribe.allow).toEqual(['_INBOX_t_m.>', 'news']);
   });
 
-  it('grants the JetStream API of the room stream only', () => {
+  it("grants a reader the stream's history and its own consumers, never consumer or stream management", () => {
     const orders = room('shop', 'orders', { jetstream: {} });
-    const perms = permissionsOf([orders], [member('shop', 'm', { nkey: K1, rooms: [{ room: 'orders', access: 'Subscribe' }] })], 'shop/m')!;
-    expect(perms.publish.allow).toContain('$JS.API.CONSUMER.CREATE.shop_orders.>');
-    expect(perms.publish.allow).toContain('$JS.ACK.shop_orders.>');
-    expect(perms.publish.allow.every((s) => s === '$JS.API.INFO' || s.includes('shop_orders'))).toBe(true);
+    const perms = permissionsOf([orders], [member('shop', 'm.x', { nkey: K1, rooms: [{ room: 'orders', access: 'Subscribe', consumers: ['work'] }] })], 'shop/m.x')!;
+    expect(perms.publish.allow).toEqual([
+      '$JS.ACK.shop_orders.m_x__work.>',
+      '$JS.API.CONSUMER.INFO.shop_orders.m_x__work',
+      '$JS.API.CONSUMER.MSG.NEXT.shop_orders.m_x__work',
+      '$JS.API.DIRECT.GET.shop_orders',
+      '$JS.API.DIRECT.GET.shop_orders.>',
+      '$JS.API.INFO',
+      '$JS.API.STREAM.INFO.shop_orders',
+      '$JS.API.STREAM.MSG.GET.shop_orders',
+    ]);
     const producer = permissionsOf([orders], [member('shop', 'p', { nkey: K2, rooms: [{ room: 'orders', access: 'Publish' }] })], 'shop/p')!;
     expect(producer.publish.allow).toEqual(['$JS.API.INFO', '$JS.API.STREAM.INFO.shop_orders', 'rooms.shop.orders']);
+    // Request and Respond use the subject only: a stream's acks would answer requests.
+    const requester = permissionsOf([orders], [member('shop', 'q', { nkey: K2, rooms: [{ room: 'orders', access: 'Request' }] })], 'shop/q')!;
+    expect(requester.publish.allow).toEqual(['rooms.shop.orders']);
+  });
+
+  it('refuses consumers where no stream of the namespace can hold them', () => {
+    const rooms = [room('shop', 'plain'), room('shop', 'orders', { jetstream: {}, allowedNamespaces: ['guest'] })];
+    const compiled = compile(rooms, [
+      member('shop', 'a', { nkey: K1, rooms: [{ room: 'plain', access: 'Subscribe', consumers: ['x'] }] }),
+      member('guest', 'b', { nkey: K2, rooms: [{ room: 'orders', namespace: 'shop', access: 'Subscribe', consumers: ['x'] }] }),
+      member('shop', 'c', { nkey: K3, rooms: [{ room: 'orders', access: 'Publish', consumers: ['x'] }] }),
+    ]);
+    for (const key of ['shop/a', 'guest/b']) {
+      expect(compiled.members.get(key)).toMatchObject({ accepted: true, reason: 'SomeRoomsUnresolved', rooms: [{ granted: false, reason: 'ConsumersNotOffered' }] });
+    }
+    expect(compiled.members.get('shop/c')).toMatchObject({ accepted: false, reason: 'InvalidSpec' });
+    expect(compiled.members.get('shop/c')!.message).toContain('consumers read the stream');
+  });
+
+  it('enables JetStream only in accounts with an accepted persisted room, with the operator as its only manager', () => {
+    const compiled = compile(
+      [room('shop', 'orders', { jetstream: {} }), room('shop', 'copy', { jetstream: { stream: 'shop_orders' } }), room('blog', 'posts')],
+      [member('shop', 'm', { nkey: K1, rooms: [{ room: 'orders', access: 'Subscribe' }] }), member('blog', 'n', { nkey: K2, rooms: [{ room: 'posts', access: 'Subscribe' }] })],
+      { streamAdminKey: () => K3, jetstreamLimits: { perNamespace: { shop: { maxStreams: 5 } } } },
+    );
+    expect(compiled.rooms.get('shop/copy')).toMatchObject({ accepted: false, reason: 'StreamConflict' });
+    const byName = new Map(compiled.model.accounts.map((a) => [a.namespace, a]));
+    expect(byName.get('shop')!.jetstream).toEqual({ limits: { ...DEFAULT_JETSTREAM_LIMITS, maxStreams: 5 }, streams: ['shop_orders'], adminKey: K3 });
+    expect(byName.get('blog')!.jetstream).toBeUndefined();
+    // The stream user's key is reserved: a Member claiming it is refused.
+    const claimed = compile([room('shop', 'orders', { jetstream: {} })], [member('shop', 'm', { nkey: K3 })], { streamAdminKey: () => K3 });
+    expect(claimed.members.get('shop/m')).toMatchObject({ accepted: false, reason: 'ReservedKey' });
   });
 });
 

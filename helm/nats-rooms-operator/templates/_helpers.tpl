@@ -122,6 +122,19 @@ app.kubernetes.io/component: nats
 {{- join "," $pairs }}
 {{- end }}
 
+{{- define "nro.jetstreamLimits" -}}
+{{- $pairs := list }}
+{{- range $ns := keys .Values.jetstreamLimits | sortAlpha }}
+{{- $l := get $.Values.jetstreamLimits $ns }}
+{{- $fields := list }}
+{{- range $what := list "memory" "file" "streams" "consumers" }}
+{{- $fields = append $fields (ternary (printf "%d" (int64 (get $l $what))) "" (hasKey $l $what)) }}
+{{- end }}
+{{- $pairs = append $pairs (printf "%s=%s" $ns (join "/" $fields)) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
 {{- define "nro.image" -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
 {{- end }}
@@ -166,5 +179,14 @@ cluster {
     {{- end }}
   ]
 }
+{{- with .ctx.Values.nats.jetstream }}
+{{- if .enabled }}
+jetstream {
+  store_dir: "/data/jetstream"
+  max_memory_store: {{ .maxMemoryStore }}
+  max_file_store: {{ .maxFileStore }}
+}
+{{- end }}
+{{- end }}
 include "../nats-auth/{{ .ctx.Values.nats.authSecretKey }}"
 {{- end }}

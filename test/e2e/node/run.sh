@@ -142,6 +142,7 @@ t0=$SECONDS
 if helm install "$RELEASE" "$ROOT/helm/nats-rooms-operator" --namespace "$NS" --create-namespace \
   --set image.repository=localhost/nats-rooms-operator --set image.tag=e2e --set image.pullPolicy=Never \
   --set nats.image.repository=localhost/nats --set nats.image.tag=e2e --set nats.image.pullPolicy=Never \
+  --set nats.jetstream.storage.type=emptyDir \
   --wait --timeout 5m; then
   pass "helm install --wait succeeded in $((SECONDS - t0))s"
 else
@@ -186,6 +187,28 @@ check "chat: every Member Ready" k -n chat wait --for=condition=Ready member --a
 check "chat-guests: every Member Ready" k -n chat-guests wait --for=condition=Ready member --all --timeout=2m
 echo "      every Member Ready $((SECONDS - t0))s after the apply"
 k -n demo get rooms,members -o wide | sed 's/^/      /'
+check "history: Members dana and erin Ready" k -n history wait --for=condition=Ready member/dana member/erin --timeout=2m
+check "history: Room log StreamReady (an R3 stream on the three servers)" k -n history wait --for=condition=StreamReady room/log --timeout=2m
+
+# ---------------------------------------------------------------- 2b. a persisted room
+log "2b. examples/persisted-chat: publish with acks, read history through a member's own consumer (nats CLI Job)"
+sed -e "s|__NATS_BOX_IMAGE__|localhost/nats-box:e2e|g" "$HERE/history-job.yaml" | k apply -f - >/dev/null
+hstate=""
+for _ in $(seq 1 60); do
+  hstate=$(k -n history get job history -o jsonpath='{.status.succeeded}/{.status.failed}' 2>/dev/null || true)
+  case "$hstate" in 1/*|*/1) break ;; esac
+  sleep 2
+done
+while IFS= read -r line; do
+  case "$line" in
+    PASS:*) pass "history: ${line#PASS: }" ;;
+    FAIL:*) fail "history: ${line#FAIL: }" ;;
+    *) echo "      $line" ;;
+  esac
+done < <(k -n history logs job/history 2>&1)
+case "$hstate" in 1/*) pass "history Job succeeded" ;; *) fail "history Job succeeded (succeeded/failed: $hstate)" ;; esac
+k -n history get room log -o jsonpath='{.status.streamState}' | sed 's/^/      streamState: /'; echo
+
 url=$(k -n demo get secret joe-nats-credentials -o jsonpath='{.data.nats-url}' | base64 -d)
 check "joe's credentials Secret names the bundled Service ($url)" bash -c "[[ '$url' == nats://nats.$NS.svc:4222 ]]"
 

@@ -10,6 +10,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"reflect"
+	"unsafe"
 
 	"github.com/nats-io/nats-server/v2/server"
 )
@@ -40,10 +42,31 @@ type link struct {
 	Invalid  bool     `json:"invalid,omitempty"`
 }
 
+type jetstreamLimits struct {
+	MaxMemory    int64 `json:"maxMemory"`
+	MaxFile      int64 `json:"maxFile"`
+	MaxStreams   int   `json:"maxStreams"`
+	MaxConsumers int   `json:"maxConsumers"`
+}
+
 type account struct {
 	Name    string `json:"name"`
 	Exports []link `json:"exports"`
 	Imports []link `json:"imports"`
+	// The account's JetStream limits as parsed (nil: JetStream not enabled for it).
+	JetStream *jetstreamLimits `json:"jetstream"`
+}
+
+// accountJetStream reads the limits the parser assigned to the account. nats-server keeps them
+// unexported until JetStream runs, which this tool never starts.
+func accountJetStream(a *server.Account) *jetstreamLimits {
+	f := reflect.ValueOf(a).Elem().FieldByName("jsLimits")
+	limits := reflect.NewAt(f.Type(), unsafe.Pointer(f.UnsafeAddr())).Elem().Interface().(map[string]server.JetStreamAccountLimits)
+	l, ok := limits[""]
+	if !ok {
+		return nil
+	}
+	return &jetstreamLimits{MaxMemory: l.MaxMemory, MaxFile: l.MaxStore, MaxStreams: l.MaxStreams, MaxConsumers: l.MaxConsumers}
 }
 
 type result struct {
@@ -77,7 +100,7 @@ func inspect(path string) result {
 			s.Shutdown()
 			return result{Path: path, Error: "accountz " + a.Name + ": " + errString(err)}
 		}
-		acc := account{Name: a.Name, Exports: []link{}, Imports: []link{}}
+		acc := account{Name: a.Name, Exports: []link{}, Imports: []link{}, JetStream: accountJetStream(a)}
 		for _, e := range info.Account.Exports {
 			acc.Exports = append(acc.Exports, link{Type: e.Type.String(), Subject: string(e.Subject), Accounts: e.ApprovedAccounts})
 		}
