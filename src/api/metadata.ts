@@ -28,3 +28,6 @@ export const CREDENTIAL_KEYS = { seed: 'nkey.seed', publicKey: 'nkey.pub', inbox
 
 /** Key of the seed in the Secret of the operator's own NATS system user. */
 export const SYSTEM_SEED_KEY = 'nkey.seed';
+
+/** On a persisted Room whose stream goes with it (deletionPolicy Delete): the operator deletes the stream first. */
+export const STREAM_FINALIZER = `${GROUP}/stream`;

@@ -141,6 +141,11 @@ export const roomSchema: Schema = resource(
             maxBytes: { type: 'integer', format: 'int64', description: 'The most bytes the stream keeps. Absent: no limit but the account\'s.', minimum: 1 },
             maxMessages: { type: 'integer', format: 'int64', description: 'The most messages the stream keeps. Absent: no limit.', minimum: 1 },
             discard: str('At a limit, Old (default) removes the oldest messages; New refuses new ones.', { enum: ['Old', 'New'] }),
+            deletionPolicy: str(
+              'When the Room is deleted: Retain (default) keeps the stream and its messages; Delete deletes them first ' +
+                '(the operator holds the Room with a finalizer until the stream is gone).',
+              { enum: ['Retain', 'Delete'] },
+            ),
           },
         },
       },

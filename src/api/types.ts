@@ -16,6 +16,7 @@ export interface ObjectMeta {
   resourceVersion?: string;
   creationTimestamp?: string | Date;
   deletionTimestamp?: string;
+  finalizers?: string[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
 }
@@ -43,6 +44,8 @@ export interface JetStreamSpec {
   maxBytes?: number;
   maxMessages?: number;
   discard?: 'Old' | 'New';
+  /** What happens to the stream and its messages when the Room is deleted (default Retain). */
+  deletionPolicy?: 'Retain' | 'Delete';
 }
 
 export interface RoomRef {

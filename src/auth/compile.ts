@@ -13,7 +13,7 @@ import { claimConflict, importConflicts, rejectOverlappingOffers } from './confl
 import { compileMember, notGranted } from './members.js';
 import { DEFAULT_ACCOUNT, DEFAULT_JETSTREAM_LIMITS, keyOf, reject, type CompileOptions, type Compiled, type MemberResult, type RoomResult, type UserEntry } from './model.js';
 import { byAgeOf, byPublicKey, oldestFirst } from './ordering.js';
-import { compileRoom, entryOf, guestAccessOf, type RoomEntry, type RoomIndex } from './rooms.js';
+import { compileRoom, entryOf, guestAccessOf, isStreamOf, type RoomEntry, type RoomIndex } from './rooms.js';
 
 export function compile(rooms: readonly Room[], members: readonly Member[], options: CompileOptions = {}): Compiled {
   checkOptions(options);
@@ -77,6 +77,11 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const memberResults = new Map<string, MemberResult>();
   const keyOwners = new Map<string, string>();
   const inboxOwners = new Map<string, string>();
+  for (const [namespace, retiring] of options.retiringStreams ?? []) {
+    let own = streams.get(namespace);
+    if (!own) streams.set(namespace, (own = new Map()));
+    for (const stream of retiring) if (isStreamOf(namespace, stream) && !own.has(stream)) own.set(stream, 'retiring');
+  }
   const jetstream = accountsJetStream(streams, options);
   const reserved = new Set([LOCKED_USER_KEY, ...(options.reservedKeys ?? []), ...[...jetstream.values()].map((j) => j.adminKey)]);
   const memberBudgets = new BudgetTracker(options.budgets);

@@ -28,6 +28,11 @@ export interface CompileOptions {
   /** What each namespace's account may hold in JetStream once one of its rooms is persisted. */
   jetstreamLimits?: { default?: Partial<JetStreamLimits>; perNamespace?: Readonly<Record<string, Partial<JetStreamLimits>>> };
   /**
+   * Per namespace, streams of Rooms being deleted that the operator deletes with them (deletionPolicy
+   * Delete): its stream user keeps the right to delete them; no member is granted them any more.
+   */
+  retiringStreams?: ReadonlyMap<string, readonly string[]>;
+  /**
    * The public key of the operator's stream user in a namespace's account (derived from the operator's
    * seed). Absent (the offline render): a placeholder no one can sign for.
    */

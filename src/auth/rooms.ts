@@ -4,7 +4,7 @@
 import type { AccessMode, MemberRoomStatus, ObjectMeta, Room } from '../api/types.js';
 import { formatErrors, validateRoomSpec } from '../api/validate.js';
 import * as defaults from '../api/defaults.js';
-import { isDnsLabel, isDnsSubdomain, isSubject } from '../api/grammar.js';
+import { isDnsLabel, isDnsSubdomain, isSubject, JETSTREAM_NAME_MAX_LENGTH, STREAM_NAME_PATTERN } from '../api/grammar.js';
 import { isWithinRoot } from './subjects.js';
 import { reject, type CompileOptions, type RoomRefReason, type RoomResult, type Verdict } from './model.js';
 
@@ -38,6 +38,17 @@ export function checkName(meta: ObjectMeta): Verdict | undefined {
   return undefined;
 }
 
+/** The stream a persisted Room names (or its default); check it with isStreamOf() before use. */
+export const streamNameOf = (room: Room): string => room.spec?.jetstream?.stream ?? defaults.defaultStreamName(room.metadata.namespace, room.metadata.name);
+
+/** Is `stream` a stream name of namespace `namespace` (one safe token, `<namespace>_` and more)? */
+export function isStreamOf(namespace: string, stream: string): boolean {
+  const prefix = defaults.streamNamespacePart(namespace);
+  return stream.length > prefix.length && stream.length <= JETSTREAM_NAME_MAX_LENGTH && stream.startsWith(prefix) && STREAM_NAME.test(stream);
+}
+
+const STREAM_NAME = new RegExp(STREAM_NAME_PATTERN);
+
 export function compileRoom(room: Room, options: CompileOptions): RoomResult {
   const { namespace, name } = room.metadata;
   const invalid = checkName(room.metadata);
@@ -62,11 +73,13 @@ export function compileRoom(room: Room, options: CompileOptions): RoomResult {
   }
   let stream: string | undefined;
   if (spec.jetstream) {
-    stream = spec.jetstream.stream ?? defaults.defaultStreamName(namespace, name);
-    const prefix = defaults.streamNamespacePart(namespace);
-    if (!stream.startsWith(prefix) || stream.length === prefix.length) {
+    stream = streamNameOf(room);
+    if (stream.length > JETSTREAM_NAME_MAX_LENGTH) {
+      return { ...reject('InvalidSpec', `the default stream name ${stream} is longer than JetStream allows (${JETSTREAM_NAME_MAX_LENGTH}): set spec.jetstream.stream`), subject, memberCount: 0 };
+    }
+    if (!isStreamOf(namespace, stream)) {
       return {
-        ...reject('StreamOutsideNamespace', `stream ${stream} must be named ${prefix}<something>, so that rooms can only grant streams of their own namespace`),
+        ...reject('StreamOutsideNamespace', `stream ${stream} must be named ${defaults.streamNamespacePart(namespace)}<something>, so that rooms can only grant streams of their own namespace`),
         subject,
         memberCount: 0,
       };

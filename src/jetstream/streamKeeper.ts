@@ -8,7 +8,7 @@ import { keyOf, type Compiled } from '../auth/model.js';
 import { STREAM_ADMIN_INBOX } from '../auth/jetstream.js';
 import type { Logger } from '../log.js';
 import { streamAdminOf } from './adminUser.js';
-import { streamAction, wantedStream, type WantedStream } from './streamConfig.js';
+import { ROOM_METADATA_KEY, streamAction, wantedStream, type WantedStream } from './streamConfig.js';
 
 export interface StreamOutcome {
   ready: boolean;
@@ -31,8 +31,11 @@ export class StreamKeeper {
     private readonly timeoutMs = 5000,
   ) {}
 
-  /** Per persisted room (`namespace/name`), how its stream stands once this pass is done. */
-  async ensure(rooms: readonly Room[], compiled: Compiled, urls: readonly string[]): Promise<Map<string, StreamOutcome>> {
+  /**
+   * Per persisted room (`namespace/name`), how its stream stands once this pass is done. `retiring`:
+   * namespaces whose stream user is still needed for Rooms being deleted.
+   */
+  async ensure(rooms: readonly Room[], compiled: Compiled, urls: readonly string[], retiring: ReadonlySet<string> = new Set()): Promise<Map<string, StreamOutcome>> {
     const out = new Map<string, StreamOutcome>();
     const consumers = consumersByStream(compiled);
     const namespaces = new Set<string>();
@@ -43,15 +46,16 @@ export class StreamKeeper {
         const { namespace } = room.metadata;
         namespaces.add(namespace);
         const wanted = wantedStream(room, verdict.stream, verdict.subject);
-        out.set(keyOf(room.metadata), await this.keep(namespace, wanted, consumers.get(`${namespace} ${verdict.stream}`) ?? new Set(), urls));
+        const deletion = room.spec?.jetstream?.deletionPolicy === 'Delete' ? 'it is deleted with the Room (deletionPolicy Delete)' : 'it is kept when the Room is deleted (deletionPolicy Retain)';
+        out.set(keyOf(room.metadata), await this.keep(namespace, wanted, consumers.get(`${namespace} ${verdict.stream}`) ?? new Set(), urls, deletion));
       }),
     );
     // Accounts without persisted rooms any more: their stream user is gone from the config.
-    for (const namespace of [...this.admins.keys()]) if (!namespaces.has(namespace)) void this.drop(namespace);
+    for (const namespace of [...this.admins.keys()]) if (!namespaces.has(namespace) && !retiring.has(namespace)) void this.drop(namespace);
     return out;
   }
 
-  private async keep(namespace: string, wanted: WantedStream, consumers: ReadonlySet<string>, urls: readonly string[]): Promise<StreamOutcome> {
+  private async keep(namespace: string, wanted: WantedStream, consumers: ReadonlySet<string>, urls: readonly string[], deletion: string): Promise<StreamOutcome> {
     let jsm: JetStreamManager;
     try {
       jsm = (await this.admin(namespace, urls)).jsm;
@@ -82,7 +86,7 @@ export class StreamKeeper {
       return {
         ready: true,
         reason: 'StreamReady',
-        message: `stream ${wanted.name} captures ${wanted.subjects[0]} with ${consumers.size} member consumer(s); it is kept when the Room is deleted`,
+        message: `stream ${wanted.name} captures ${wanted.subjects[0]} with ${consumers.size} member consumer(s); ${deletion}`,
         state: { messages: state.messages, bytes: state.bytes, firstSequence: state.first_seq, lastSequence: state.last_seq, consumers: state.consumer_count },
       };
     } catch (e) {
@@ -92,6 +96,20 @@ export class StreamKeeper {
       }
       return { ready: false, reason: 'StreamError', message: `JetStream refused stream ${wanted.name}: ${message}` };
     }
+  }
+
+  /**
+   * Deletes a retiring Room's stream, if it is that Room's own (a stream another Room named, or one the
+   * operator does not keep, stays). Resolves with what happened; rejects when JetStream could not answer.
+   */
+  async retire(namespace: string, stream: string, roomKey: string, urls: readonly string[]): Promise<'deleted' | 'absent' | 'not-owned'> {
+    const { jsm } = await this.admin(namespace, urls);
+    const info = await jsm.streams.info(stream).catch((e) => (isNotFound(e) ? undefined : Promise.reject(e)));
+    if (!info) return 'absent';
+    if (info.config.metadata?.[ROOM_METADATA_KEY] !== roomKey) return 'not-owned';
+    await jsm.streams.delete(stream);
+    this.log.info('stream deleted with its Room', { namespace, stream, room: roomKey });
+    return 'deleted';
   }
 
   private admin(namespace: string, urls: readonly string[]): Promise<Admin> {

@@ -48,6 +48,7 @@ export interface RequestOptions {
 export const CONTENT_TYPE = {
   json: 'application/json',
   mergePatch: 'application/merge-patch+json',
+  jsonPatch: 'application/json-patch+json',
   apply: 'application/apply-patch+yaml',
 } as const;
 

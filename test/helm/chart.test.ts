@@ -189,6 +189,7 @@ describe('the default values', () => {
     const { objects } = await template(RELEASE, NAMESPACE);
     expect(rulesOf(one(objects, 'ClusterRole'))).toEqual([
       { apiGroups: ['natsrooms.io'], resources: ['rooms', 'members'], verbs: ['list', 'watch'] },
+      { apiGroups: ['natsrooms.io'], resources: ['rooms'], verbs: ['patch'] },
       { apiGroups: ['natsrooms.io'], resources: ['rooms/status', 'members/status'], verbs: ['patch'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },

@@ -87,6 +87,7 @@ describe('the operator ServiceAccount (kubectl auth can-i)', () => {
         ['list', 'rooms.natsrooms.io', {}],
         ['watch', 'members.natsrooms.io', {}],
         ['patch', 'rooms.natsrooms.io', { namespace: other, subresource: 'status' }],
+        ['patch', 'rooms.natsrooms.io', { namespace: other }], // the stream finalizer
         ['patch', 'members.natsrooms.io', { namespace: other, subresource: 'status' }],
         ['list', 'secrets', {}],
         ['create', 'secrets', { namespace: other }],
@@ -109,7 +110,7 @@ describe('the operator ServiceAccount (kubectl auth can-i)', () => {
         ['get', 'pods', { namespace: other }],
         ['delete', 'pods', nats],
         ['patch', 'statefulsets.apps', nats], // only with reloadStrategy=restart
-        ['patch', 'rooms.natsrooms.io', { namespace: other }],
+        ['patch', 'members.natsrooms.io', { namespace: other }],
         ['create', 'members.natsrooms.io', { namespace: other }],
         ['delete', 'rooms.natsrooms.io', { namespace: other }],
         ['get', 'secrets', { namespace: other }],
@@ -136,6 +137,7 @@ describe('the operator ServiceAccount (kubectl auth can-i)', () => {
         ['list', 'rooms.natsrooms.io', { namespace: watched }],
         ['create', 'secrets', { namespace: watched }],
         ['patch', 'members.natsrooms.io', { namespace: watched, subresource: 'status' }],
+        ['patch', 'rooms.natsrooms.io', { namespace: watched }],
         // Server-side apply creates the auth Secret: that takes create, which cannot be narrowed by name.
         ['create', 'secrets', { namespace: natsNs }],
         ['patch', 'secrets/nats-rooms-auth', { namespace: natsNs }],
@@ -147,6 +149,7 @@ describe('the operator ServiceAccount (kubectl auth can-i)', () => {
         ['list', 'rooms.natsrooms.io', {}],
         ['list', 'secrets', {}],
         ['list', 'rooms.natsrooms.io', { namespace: other }],
+        ['patch', 'rooms.natsrooms.io', { namespace: other }],
         ['create', 'secrets', { namespace: other }],
         ['list', 'secrets', { namespace: natsNs }], // only by name (the auth Secret)
         ['patch', 'secrets/other', { namespace: natsNs }],

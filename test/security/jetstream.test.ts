@@ -232,3 +232,135 @@ describe('leaving the room', () => {
     await waitFor('alice__history to be deleted', async () => ((await jsm.consumers.info(STREAM, 'alice__history').catch(() => 'gone')) === 'gone' ? true : undefined));
   });
 });
+
+describe('why members may not create consumers', () => {
+  it('whoever may send CONSUMER.CREATE can deliver the stream into any subject of the account (shown with the operator\'s own stream user)', async () => {
+    const eve = principals.get('eve')!;
+    const tap = eve.on[2]!.subscribe(OTHER);
+    await eve.on[2]!.nc.flush();
+    // nats-server checks the creator's permission to publish the create request, never the deliver subject.
+    await jsm.consumers.add(STREAM, { name: 'relay-demo', deliver_subject: OTHER, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All });
+    try {
+      await waitFor('the stream delivered into rooms.js-a.other', () => (tap.msgs.length >= 3 ? true : undefined));
+      expect(tap.msgs.slice(0, 3).map((m) => dec.decode(m.data))).toEqual(['hello from server 0', 'hello from server 1', 'hello from server 2']);
+    } finally {
+      // The operator deletes consumers no Member lists, so it may be gone already.
+      await jsm.consumers.delete(STREAM, 'relay-demo').catch(() => undefined);
+      tap.sub.unsubscribe();
+    }
+  });
+});
+
+describe("the stream follows the Room's settings", () => {
+  const spec = (extra: Record<string, unknown>) => room(NS, 'chat', { jetstream: { replicas: 3, maxMessages: 1000, ...extra } });
+  const condition = async () => (await kube.room(NS, 'chat'))?.status?.conditions?.find((c) => c.type === 'StreamReady');
+
+  it('updates the stream in place, and refuses (StreamReady=False) what JetStream cannot change', async () => {
+    const started = performance.now();
+    await kube.apply(spec({ maxMessages: 500, maxAge: '24h' }));
+    await waitFor('max_msgs 500 on the stream', async () => ((await jsm.streams.info(STREAM)).config.max_msgs === 500 ? true : undefined), 20_000, 20);
+    console.log(`stream update through the operator: ${Math.round(performance.now() - started)} ms from the apply to the new config in JetStream`);
+    expect((await jsm.streams.info(STREAM)).config.max_age).toBe(86_400e9);
+
+    await kube.apply(spec({ maxMessages: 500, maxAge: '24h', storage: 'Memory' }));
+    const refused = await waitFor('StreamReady=False', async () => {
+      const c = await condition();
+      return c?.status === 'False' ? c : undefined;
+    }, 20_000);
+    expect(refused).toMatchObject({ reason: 'ChangeNotAllowed' });
+    expect(refused.message).toContain('storage is file and cannot become memory');
+    expect((await jsm.streams.info(STREAM)).state.messages).toBe(3);
+
+    await kube.apply(spec({ maxMessages: 500, maxAge: '24h' }));
+    await waitFor('StreamReady=True again', async () => ((await condition())?.status === 'True' ? true : undefined), 20_000);
+  });
+
+  it('creates a new persisted room\'s stream once the config is enforced', async () => {
+    const started = performance.now();
+    await kube.apply(room(NS, 'timed', { jetstream: { storage: 'Memory' } }));
+    await kube.waitCondition('rooms', NS, 'timed', 'StreamReady', 'True', 30_000);
+    console.log(`stream creation through the operator: ${Math.round(performance.now() - started)} ms from the apply to StreamReady`);
+    expect((await jsm.streams.info('js-a_timed').catch(() => undefined))?.config.storage).toBe('memory');
+  });
+
+  it('keeps an R3 stream writable and readable while one server restarts', async () => {
+    const writer = principals.get('writer')!;
+    await suite.nats.stopServer(2);
+    const ack = await writer.on[0]!.nc.jetstream().publish(CHAT, enc.encode('while nats-2 is down'), { timeout: 10_000 });
+    expect(ack.seq).toBe(4);
+    await suite.nats.startServer(2);
+    const reader = await suite.connectEverywhere(principals.get('carol')!.seed, principals.get('carol')!.inbox);
+    const msg = await waitFor('nats-2 to serve message 4', async () => {
+      const r = await reader[2]!.nc.request(`$JS.API.DIRECT.GET.${STREAM}`, enc.encode(JSON.stringify({ seq: 4 })), { timeout: 2000 }).catch(() => undefined);
+      return r && r.data.length > 0 ? dec.decode(r.data) : undefined;
+    }, 30_000);
+    expect(msg).toBe('while nats-2 is down');
+    expect((await jsm.streams.info(STREAM)).cluster?.replicas?.length).toBe(2);
+  });
+});
+
+describe('deleting a persisted Room', () => {
+  /** The stream's message count as the Room's status reports it (the test's stream user loses a deleted Room's stream). */
+  const messagesOf = async (name: string) => {
+    const r = await kube.waitCondition('rooms', NS, name, 'StreamReady', 'True', 30_000);
+    return ((r as { status?: { streamState?: { messages?: number } } }).status?.streamState?.messages);
+  };
+  const recreated = async (name: string, jetstream: Record<string, unknown>) => {
+    await kube.apply(room(NS, name, { jetstream }));
+    return waitFor(`${name}'s streamState`, async () => {
+      const r = await kube.room(NS, name);
+      const ready = r?.status?.conditions?.find((c) => c.type === 'StreamReady' && c.status === 'True' && c.observedGeneration === r.metadata.generation);
+      return ready && r?.status?.streamState ? r.status.streamState.messages : undefined;
+    }, 30_000);
+  };
+  let poster: Principal;
+
+  beforeAll(async () => {
+    poster = await join(NS, 'poster', { rooms: [{ room: 'kept', access: 'Publish' }, { room: 'scratch', access: 'Publish' }] });
+  });
+
+  const post = async (name: string) => {
+    await waitFor(`poster to be granted ${name}`, async () => ((await kube.member(NS, 'poster'))?.status?.rooms?.find((r) => r.room === name)?.granted && (await kube.member(NS, 'poster'))?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? true : undefined), 30_000);
+    const ack = await poster.on[0]!.nc.jetstream().publish(`rooms.js-a.${name}`, enc.encode('kept?'));
+    expect(ack.stream).toBe(`js-a_${name}`);
+  };
+
+  it('keeps the stream by default (deletionPolicy Retain): a Room made again finds its history', async () => {
+    await kube.apply(room(NS, 'kept', { jetstream: {} }));
+    const ready = await kube.waitCondition('rooms', NS, 'kept', 'StreamReady', 'True', 30_000);
+    expect(JSON.stringify(ready)).toContain('it is kept when the Room is deleted (deletionPolicy Retain)');
+    expect((await kube.room(NS, 'kept'))!.metadata.finalizers ?? []).toEqual([]);
+    await post('kept');
+    await kube.delete('rooms', NS, 'kept');
+    await waitFor('the Room to go', async () => ((await kube.room(NS, 'kept')) ? undefined : true));
+    expect(await recreated('kept', {})).toBe(1);
+  });
+
+  it('with deletionPolicy Delete, deletes the stream first, then lets the Room go', async () => {
+    await kube.apply(room(NS, 'scratch', { jetstream: { deletionPolicy: 'Delete' } }));
+    await kube.waitCondition('rooms', NS, 'scratch', 'StreamReady', 'True', 30_000);
+    await waitFor('the stream finalizer on the Room', async () => ((await kube.room(NS, 'scratch'))?.metadata.finalizers?.includes('natsrooms.io/stream') ? true : undefined));
+    await post('scratch');
+    expect(await messagesOf('scratch')).toBeGreaterThanOrEqual(0);
+    const started = performance.now();
+    await kube.delete('rooms', NS, 'scratch');
+    await waitFor('the Room to go', async () => ((await kube.room(NS, 'scratch')) ? undefined : true), 30_000);
+    console.log(`Room with deletionPolicy Delete gone ${Math.round(performance.now() - started)} ms after the delete`);
+    // Made again, it gets a new, empty stream: the old one and its message were deleted.
+    expect(await recreated('scratch', {})).toBe(0);
+  });
+
+  it("a Room being deleted that names another Room's stream deletes nothing of it", async () => {
+    await kube.apply(room(NS, 'sly', { jetstream: { deletionPolicy: 'Delete' } }));
+    await waitFor('the stream finalizer on sly', async () => ((await kube.room(NS, 'sly'))?.metadata.finalizers?.includes('natsrooms.io/stream') ? true : undefined), 30_000);
+    // Hold sly with a finalizer of the test's own, so it can be edited while it is being deleted.
+    const roomPath = `/apis/natsrooms.io/v1alpha1/namespaces/${NS}/rooms/sly`;
+    await kube.client.request('PATCH', roomPath, { contentType: 'application/json-patch+json', body: [{ op: 'add', path: '/metadata/finalizers/-', value: 'test.natsrooms.io/hold' }] });
+    await kube.delete('rooms', NS, 'sly');
+    await kube.apply(room(NS, 'sly', { jetstream: { deletionPolicy: 'Delete', stream: STREAM } }));
+    await waitFor('the operator to let sly go (its finalizer removed)', async () => ((await kube.room(NS, 'sly'))?.metadata.finalizers?.includes('natsrooms.io/stream') ? undefined : true), 30_000);
+    expect((await jsm.streams.info(STREAM)).state.messages).toBeGreaterThan(0);
+    const held = (await kube.room(NS, 'sly'))!.metadata.finalizers!;
+    await kube.client.request('PATCH', roomPath, { contentType: 'application/json-patch+json', body: [{ op: 'remove', path: `/metadata/finalizers/${held.indexOf('test.natsrooms.io/hold')}` }] });
+  });
+});

@@ -149,6 +149,10 @@ label), and record Events on Rooms and Members.
 - apiGroups: ["natsrooms.io"]
   resources: ["rooms", "members"]
   verbs: ["list", "watch"]
+# The stream finalizer of Rooms with deletionPolicy Delete (a JSON patch of metadata.finalizers only).
+- apiGroups: ["natsrooms.io"]
+  resources: ["rooms"]
+  verbs: ["patch"]
 - apiGroups: ["natsrooms.io"]
   resources: ["rooms/status", "members/status"]
   verbs: ["patch"]
