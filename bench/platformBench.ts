@@ -13,17 +13,21 @@ import { AUTH_SHARDS, startNatsCluster, type NatsCluster } from '../test/platfor
 import { TestKube } from '../test/support/kube.js';
 import { member, room } from '../test/support/objects.js';
 import { metric, samples } from '../test/support/metrics.js';
+import { operatorCost } from './processCost.js';
 import { FatalWaitError, freePorts, startProcess, waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
 import { CONFIG_HASH_ANNOTATION, SYSTEM_SEED_KEY } from '../src/api/metadata.js';
 
 const NS = 'bench';
+/** How long the operator is watched with nothing changing, for its idle CPU (BENCH_IDLE_MS; default 60 s). */
+const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 60_000);
 const NATS = 'nats';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** The operator as a process of its own (`src/main.ts run`), default tuning, as it runs in a cluster. */
 interface OperatorProcess {
   healthPort: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -40,7 +44,7 @@ async function startOperatorProcess(cp: ControlPlane): Promise<OperatorProcess> 
     if (started.child.exitCode !== null) throw new FatalWaitError(`the operator exited: ${started.output()}`);
     return (await fetch(`http://127.0.0.1:${healthPort}/readyz`).catch(() => undefined))?.ok ? true : undefined;
   }, 60_000, 100);
-  return { healthPort: healthPort!, stop: () => started.stop() };
+  return { healthPort: healthPort!, pid: started.child.pid!, stop: () => started.stop() };
 }
 
 interface Rig {
@@ -140,7 +144,16 @@ export async function benchPropagation(): Promise<void> {
       ready.push(performance.now() - start);
       void applied;
     }
-    report({ bench: 'propagation', members: 100, servers: 3, changes: enforced.length, kubeletDelayMs: 0, enforcedOnAllServers: stats(enforced), memberReady: stats(ready) });
+    report({
+      bench: 'propagation',
+      members: 100,
+      servers: 3,
+      changes: enforced.length,
+      kubeletDelayMs: 0,
+      enforcedOnAllServers: stats(enforced),
+      memberReady: stats(ready),
+      ...(await operatorCost(r.operator.pid, IDLE_MS)),
+    });
   } finally {
     await r.stop();
   }
@@ -218,6 +231,7 @@ export async function benchPropagation10k(): Promise<void> {
       // The operator's reload requests during the changes: "unchanged" and "refused" ones are waste.
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
       goal: 'propagation <= 1.5 x the sum of raw reloads',
+      ...(await operatorCost(r.operator.pid, IDLE_MS)),
     });
   } finally {
     await r.stop();
@@ -247,6 +261,7 @@ export async function benchBurst(): Promise<void> {
       reloadRequests: total(await reloadsBy(r.operator, 'result')) - askedBefore,
       appliedReloadsPerServer: Object.fromEntries(Object.entries(reloads).map(([s, n]) => [s, n - (reloadsBefore[s] ?? 0)])),
       memberStatusWrites: await metric(r.operator, 'nats_rooms_status_writes_total', 'kind="Member"'),
+      ...(await operatorCost(r.operator.pid, IDLE_MS)),
     });
   } finally {
     await r.stop();

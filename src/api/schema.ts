@@ -200,12 +200,27 @@ const roomRef: Schema = {
       'x-kubernetes-list-type': 'set',
       items: str('A consumer name: a DNS label.', { pattern: g.DNS_LABEL_PATTERN, maxLength: g.CONSUMER_NAME_MAX_LENGTH }),
     },
+    pushConsumers: {
+      type: 'array',
+      description:
+        "Durable push consumers of the room's stream that deliver it, in order from its first message, to this member's own " +
+        'private inbox, at <inboxPrefix>.<member>__<name> (same rules as consumers; a name may not be in both lists). The member ' +
+        'subscribes there (nats.js: bind to the consumer) and acks; no other member can receive, redirect or ack them.',
+      maxItems: g.MAX_CONSUMERS_PER_REF,
+      'x-kubernetes-list-type': 'set',
+      items: str('A consumer name: a DNS label.', { pattern: g.DNS_LABEL_PATTERN, maxLength: g.CONSUMER_NAME_MAX_LENGTH }),
+    },
   },
-  ...celOf<{ access: string; consumers?: string[] }>([
+  ...celOf<{ access: string; consumers?: string[]; pushConsumers?: string[] }>([
     {
-      rule: "!has(self.consumers) || self.access == 'Subscribe' || self.access == 'PublishSubscribe'",
+      rule: "(!has(self.consumers) && !has(self.pushConsumers)) || self.access == 'Subscribe' || self.access == 'PublishSubscribe'",
       message: 'consumers read the stream: they need access Subscribe or PublishSubscribe',
-      check: (ref) => ref.consumers === undefined || ref.access === 'Subscribe' || ref.access === 'PublishSubscribe',
+      check: (ref) => (ref.consumers === undefined && ref.pushConsumers === undefined) || ref.access === 'Subscribe' || ref.access === 'PublishSubscribe',
+    },
+    {
+      rule: '!has(self.consumers) || !has(self.pushConsumers) || self.pushConsumers.all(n, !(n in self.consumers))',
+      message: 'a consumer name may be in consumers or in pushConsumers, not in both',
+      check: (ref) => ref.consumers === undefined || ref.pushConsumers === undefined || ref.pushConsumers.every((n) => !ref.consumers!.includes(n)),
     },
   ]),
 };
@@ -272,7 +287,12 @@ export const memberSchema: Schema = resource(
               subject: { type: 'string' },
               reason: str(`Why it was or was not granted: ${ROOM_REF_REASONS.join(', ')}.`),
               stream: str("The room's stream, when the room is persisted."),
-              consumers: { type: 'array', items: { type: 'string' }, description: 'The names of this member\'s consumers on the stream.' },
+              consumers: { type: 'array', items: { type: 'string' }, description: 'The names of this member\'s pull consumers on the stream.' },
+              pushConsumers: {
+                type: 'array',
+                description: "This member's push consumers on the stream, and where each delivers (in the member's inbox).",
+                items: { type: 'object', properties: { name: { type: 'string' }, deliverSubject: { type: 'string' } } },
+              },
             },
           },
         },

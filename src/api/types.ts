@@ -58,6 +58,8 @@ export interface RoomRef {
    * creates each as `<member>__<name>`; only this member may pull from, inspect and ack it.
    */
   consumers?: string[];
+  /** Durable push consumers delivering the stream to this member's own inbox, at `<inboxPrefix>.<member>__<name>`. */
+  pushConsumers?: string[];
 }
 
 export interface SubjectList {
@@ -118,6 +120,7 @@ export interface MemberRoomStatus {
   /** The stream and the names of this member's consumers on it, when the room is persisted. */
   stream?: string;
   consumers?: string[];
+  pushConsumers?: { name: string; deliverSubject: string }[];
 }
 
 export interface MemberStatus {

@@ -36,6 +36,17 @@ export function ownConsumerSubjects(stream: string, consumer: string): string[] 
   ];
 }
 
+/**
+ * A member's own push consumer: it delivers into the member's inbox (which only the member may read),
+ * so the member needs its info (clients look up the deliver subject), acks and flow-control replies.
+ */
+export function ownPushConsumerSubjects(stream: string, consumer: string): string[] {
+  return [`$JS.API.CONSUMER.INFO.${stream}.${consumer}`, `$JS.ACK.${stream}.${consumer}.>`, `$JS.FC.${stream}.${consumer}.>`];
+}
+
+/** Where a member's push consumer delivers: a subject of the member's own inbox. */
+export const pushDeliverSubject = (inboxPrefix: string, consumer: string) => `${inboxPrefix}.${consumer}`;
+
 /** What a producer needs besides the room subject: stream info (its acks arrive on its private inbox). */
 export function produceSubjects(stream: string): string[] {
   return ['$JS.API.INFO', `$JS.API.STREAM.INFO.${stream}`];

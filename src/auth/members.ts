@@ -4,7 +4,7 @@ import type { AccessMode, Member, MemberRoomStatus } from '../api/types.js';
 import { formatErrors, validateMemberSpec } from '../api/validate.js';
 import * as defaults from '../api/defaults.js';
 import { canonical } from './subjects.js';
-import { consumerName, ownConsumerSubjects, produceSubjects, readSubjects } from './jetstream.js';
+import { consumerName, ownConsumerSubjects, ownPushConsumerSubjects, produceSubjects, pushDeliverSubject, readSubjects } from './jetstream.js';
 import { JETSTREAM_NAME_MAX_LENGTH } from '../api/grammar.js';
 import { isValidPublicUserKey } from './keys.js';
 import { reject, type CompileOptions, type MemberResult, type Permissions, type RoomResult } from './model.js';
@@ -32,7 +32,7 @@ export function compileMember(
   if (errors.length > 0) return { ...reject('InvalidSpec', formatErrors(errors)), rooms: [] };
   const spec = member.spec ?? {};
   for (const ref of spec.rooms ?? []) {
-    for (const c of ref.consumers ?? []) {
+    for (const c of [...(ref.consumers ?? []), ...(ref.pushConsumers ?? [])]) {
       const full = consumerName(name, c);
       if (full.length > JETSTREAM_NAME_MAX_LENGTH) {
         return { ...reject('InvalidSpec', `consumer ${c} would be named ${full}, longer than the ${JETSTREAM_NAME_MAX_LENGTH} characters JetStream allows: shorten it`), rooms: [] };
@@ -85,7 +85,7 @@ export function compileMember(
       refusal(entry, roomNamespace, namespace, ref.access) ??
       (conflicts.has(`${namespace} ${roomNamespace}/${ref.room}`) ? 'SubjectConflict' : undefined) ??
       // A stream lives in its room's account: a guest gets the room's subject, not its stream's API.
-      (ref.consumers && (roomNamespace !== namespace || !entry?.verdict.stream) ? 'ConsumersNotOffered' : undefined);
+      ((ref.consumers || ref.pushConsumers) && (roomNamespace !== namespace || !entry?.verdict.stream) ? 'ConsumersNotOffered' : undefined);
     if (refused || !entry) {
       refs[r] = { room: ref.room, namespace: roomNamespace, access: ref.access, granted: false, reason: refused };
       unresolved++;
@@ -93,7 +93,8 @@ export function compileMember(
     }
     const { subject } = entry.verdict as RoomResult & { subject: string };
     const stream = roomNamespace === namespace ? entry.verdict.stream : undefined;
-    const consumers = stream && ref.consumers?.map((c) => consumerName(name, c));
+    const consumers = stream ? ref.consumers?.map((c) => consumerName(name, c)) : undefined;
+    const pushConsumers = !stream ? undefined : ref.pushConsumers?.map((c) => ({ name: consumerName(name, c), deliverSubject: pushDeliverSubject(inboxPrefix, consumerName(name, c)) }));
     refs[r] = {
       room: ref.room,
       namespace: roomNamespace,
@@ -103,6 +104,7 @@ export function compileMember(
       subject,
       ...(stream && { stream }),
       ...(consumers && { consumers }),
+      ...(pushConsumers && { pushConsumers }),
     };
     granted.push(entry);
     if (PUBLISHES.has(ref.access)) publish.push(subject);
@@ -110,6 +112,7 @@ export function compileMember(
     if (stream && PRODUCES.has(ref.access)) publish.push(...(entry.produce ??= produceSubjects(stream)));
     if (stream && READS.has(ref.access)) publish.push(...(entry.consume ??= readSubjects(stream)));
     for (const c of consumers ?? []) publish.push(...ownConsumerSubjects(stream!, c));
+    for (const c of pushConsumers ?? []) publish.push(...ownPushConsumerSubjects(stream!, c.name));
     if (ref.access === 'Respond') allowResponses = true;
   }
 

@@ -47,7 +47,7 @@ export class StreamKeeper {
         namespaces.add(namespace);
         const wanted = wantedStream(room, verdict.stream, verdict.subject);
         const deletion = room.spec?.jetstream?.deletionPolicy === 'Delete' ? 'it is deleted with the Room (deletionPolicy Delete)' : 'it is kept when the Room is deleted (deletionPolicy Retain)';
-        out.set(keyOf(room.metadata), await this.keep(namespace, wanted, consumers.get(`${namespace} ${verdict.stream}`) ?? new Set(), urls, deletion));
+        out.set(keyOf(room.metadata), await this.keep(namespace, wanted, consumers.get(`${namespace} ${verdict.stream}`) ?? new Map(), urls, deletion));
       }),
     );
     // Accounts without persisted rooms any more: their stream user is gone from the config.
@@ -55,7 +55,7 @@ export class StreamKeeper {
     return out;
   }
 
-  private async keep(namespace: string, wanted: WantedStream, consumers: ReadonlySet<string>, urls: readonly string[], deletion: string): Promise<StreamOutcome> {
+  private async keep(namespace: string, wanted: WantedStream, consumers: ReadonlyMap<string, string | undefined>, urls: readonly string[], deletion: string): Promise<StreamOutcome> {
     let jsm: JetStreamManager;
     try {
       jsm = (await this.admin(namespace, urls)).jsm;
@@ -74,13 +74,27 @@ export class StreamKeeper {
       if (action.kind === 'update') await jsm.streams.update(wanted.name, wanted as never);
       if (action.kind !== 'none') this.log.info(`stream ${action.kind}d`, { namespace, stream: wanted.name });
 
-      const present = new Set<string>();
-      for await (const c of jsm.consumers.list(wanted.name)) present.add(c.name);
-      for (const name of consumers) {
-        if (!present.has(name)) await jsm.consumers.add(wanted.name, { durable_name: name, ack_policy: 'explicit' as never, deliver_policy: 'all' as never });
+      // Per consumer on the stream, where it delivers (undefined: a pull consumer).
+      const present = new Map<string, string | undefined>();
+      for await (const c of jsm.consumers.list(wanted.name)) present.set(c.name, c.config.deliver_subject || undefined);
+      // Every consumer on the stream is the operator's (members cannot create any): those no Member lists
+      // go, and one that changed between pull and push (or its inbox) is made again.
+      for (const [name, deliver] of present) {
+        if (!consumers.has(name) || consumers.get(name) !== deliver) {
+          await jsm.consumers.delete(wanted.name, name);
+          present.delete(name);
+        }
       }
-      // Every consumer on the stream is the operator's (members cannot create any): those no Member lists go.
-      for (const name of present) if (!consumers.has(name)) await jsm.consumers.delete(wanted.name, name);
+      for (const [name, deliver] of consumers) {
+        if (present.has(name)) continue;
+        await jsm.consumers.add(wanted.name, {
+          durable_name: name,
+          ack_policy: 'explicit' as never,
+          deliver_policy: 'all' as never,
+          // Push: into the member's own inbox, with flow control so a slow member is not flooded.
+          ...(deliver && { deliver_subject: deliver, flow_control: true, idle_heartbeat: PUSH_HEARTBEAT_NS }),
+        });
+      }
 
       const { state } = await jsm.streams.info(wanted.name);
       return {
@@ -144,17 +158,21 @@ export class StreamKeeper {
   }
 }
 
-/** Per `namespace stream`, the consumers its members list. */
-function consumersByStream(compiled: Compiled): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+/** Heartbeats of push consumers: a member's client notices a stalled delivery within a few of these. */
+const PUSH_HEARTBEAT_NS = 5e9;
+
+/** Per `namespace stream`, the consumers its members list, with the inbox subject of push consumers. */
+function consumersByStream(compiled: Compiled): Map<string, Map<string, string | undefined>> {
+  const out = new Map<string, Map<string, string | undefined>>();
   for (const [key, result] of compiled.members) {
     if (!result.accepted) continue;
     const namespace = key.slice(0, key.indexOf('/'));
     for (const ref of result.rooms) {
-      if (!ref.granted || !ref.stream || !ref.consumers) continue;
-      let set = out.get(`${namespace} ${ref.stream}`);
-      if (!set) out.set(`${namespace} ${ref.stream}`, (set = new Set()));
-      for (const c of ref.consumers) set.add(c);
+      if (!ref.granted || !ref.stream || (!ref.consumers && !ref.pushConsumers)) continue;
+      let map = out.get(`${namespace} ${ref.stream}`);
+      if (!map) out.set(`${namespace} ${ref.stream}`, (map = new Map()));
+      for (const c of ref.consumers ?? []) map.set(c, undefined);
+      for (const c of ref.pushConsumers ?? []) map.set(c.name, c.deliverSubject);
     }
   }
   return out;

@@ -96,6 +96,7 @@ const corpus: Case[] = [
   m('deny lists', { deny: { publish: ['a.>', 'b.*'], subscribe: ['>'] } }, true),
   m('64 deny subjects', { deny: { publish: subjects(64) } }, true),
   m('consumers of a reader', { rooms: [{ room: 'log', access: 'Subscribe', consumers: ['history', 'work-1'] }] }, true),
+  m('push consumers of a reader', { rooms: [{ room: 'log', access: 'Subscribe', pushConsumers: ['feed'], consumers: ['pull'] }] }, true),
   m('consumers of a publisher-subscriber', { rooms: [{ room: 'log', access: 'PublishSubscribe', consumers: ['h'] }] }, true),
   m('256 rooms', { rooms: names(256, 'room').map((room) => ({ room, access: 'Subscribe' })) }, true),
   // Members that are not
@@ -119,6 +120,8 @@ const corpus: Case[] = [
   m('duplicate deny subject', { deny: { subscribe: ['a', 'a'] } }, false),
   m('bad deny subject', { deny: { publish: ['a b'] } }, false),
   m('consumers of a publisher', { rooms: [{ room: 'log', access: 'Publish', consumers: ['h'] }] }, false),
+  m('push consumers of a publisher', { rooms: [{ room: 'log', access: 'Publish', pushConsumers: ['h'] }] }, false),
+  m('one name pull and push', { rooms: [{ room: 'log', access: 'Subscribe', consumers: ['h'], pushConsumers: ['h'] }] }, false),
   m('consumers of a responder', { rooms: [{ room: 'log', access: 'Respond', consumers: ['h'] }] }, false),
   m('consumer with an underscore', { rooms: [{ room: 'log', access: 'Subscribe', consumers: ['a_b'] }] }, false),
   m('consumer name too long', { rooms: [{ room: 'log', access: 'Subscribe', consumers: ['c'.repeat(33)] }] }, false),

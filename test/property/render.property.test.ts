@@ -120,13 +120,19 @@ const federatedArb = fc.record({
 /** A persisted room `log` and members of its namespace reading it through consumers of their own (or publishing). */
 const persistedArb = fc.record({
   ns: fc.constantFrom(...NAMESPACES),
-  members: fc.array(fc.record({ nkey: fc.constantFrom(...KEYS), access: fc.constantFrom('Subscribe', 'PublishSubscribe', 'Publish'), consumers: fc.subarray(['h', 'w']) }), { maxLength: 4 }),
+  members: fc.array(
+    fc.record({ nkey: fc.constantFrom(...KEYS), access: fc.constantFrom('Subscribe', 'PublishSubscribe', 'Publish'), consumers: fc.subarray(['h', 'w']), push: fc.boolean() }),
+    { maxLength: 4 },
+  ),
 }).map(({ ns, members }) => ({
   rooms: [{ metadata: { namespace: ns, name: 'log' }, spec: { jetstream: {} } } as Room],
   members: members.map(
     (m, i): Member => ({
       metadata: { namespace: ns, name: `p${i}` },
-      spec: { nkey: m.nkey, rooms: [{ room: 'log', access: m.access as AccessMode, ...(m.access !== 'Publish' && m.consumers.length > 0 && { consumers: m.consumers }) }] },
+      spec: {
+        nkey: m.nkey,
+        rooms: [{ room: 'log', access: m.access as AccessMode, ...(m.access !== 'Publish' && m.consumers.length > 0 && { [m.push ? 'pushConsumers' : 'consumers']: m.consumers }) }],
+      },
     }),
   ),
 }));
@@ -230,17 +236,21 @@ function checkStreamAdmins(admins: { account: AccountModel; js: AccountJetStream
     const server = byKey.get(user.publicKey)!;
     const result = compiled.members.get(user.member)!;
     const own = new Set(result.rooms.flatMap((r) => (r.granted && r.stream ? (r.consumers ?? []).map((c) => `${r.stream} ${c}`) : [])));
+    const ownPush = new Set(result.rooms.flatMap((r) => (r.granted && r.stream ? (r.pushConsumers ?? []).map((c) => `${r.stream} ${c.name}`) : [])));
     for (const s of streams) {
       for (const op of ['STREAM.CREATE', 'STREAM.UPDATE', 'STREAM.DELETE', 'STREAM.PURGE', 'CONSUMER.CREATE', 'CONSUMER.DURABLE.CREATE']) {
         expect(serverAllows(server.publish, `$JS.API.${op}.${s}`), `${user.member} ${op} ${s}`).toBe(false);
         expect(serverAllows(server.publish, `$JS.API.${op}.${s}.m1__h`), `${user.member} ${op} ${s}.m1__h`).toBe(false);
       }
       for (const c of ['m1__h', 'm2__w', 'm_4__h', 'f0__h', 'p0__h', 'p1__w', 'p2__h']) {
-        // Its own consumer, unless the member's own deny list says otherwise.
-        const mine = (subject: string) => own.has(`${s} ${c}`) && !user.permissions.publish.deny.some((d) => covers(d, subject));
-        for (const subject of [`$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`, `$JS.API.CONSUMER.INFO.${s}.${c}`, `$JS.ACK.${s}.${c}.1.1.1.1.0`]) {
-          expect(serverAllows(server.publish, subject), `${user.member} ${subject}`).toBe(mine(subject));
+        // Its own consumer, unless the member's own deny list says otherwise: pull (next, info, acks) or push (info, acks, flow control).
+        const allowed = (subject: string, of: Set<string>) => of.has(`${s} ${c}`) && !user.permissions.publish.deny.some((d) => covers(d, subject));
+        const either = new Set([...own, ...ownPush]);
+        expect(serverAllows(server.publish, `$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`), `${user.member} next ${s}.${c}`).toBe(allowed(`$JS.API.CONSUMER.MSG.NEXT.${s}.${c}`, own));
+        for (const subject of [`$JS.API.CONSUMER.INFO.${s}.${c}`, `$JS.ACK.${s}.${c}.1.1.1.1.0`]) {
+          expect(serverAllows(server.publish, subject), `${user.member} ${subject}`).toBe(allowed(subject, either));
         }
+        expect(serverAllows(server.publish, `$JS.FC.${s}.${c}.x`), `${user.member} flow control ${s}.${c}`).toBe(allowed(`$JS.FC.${s}.${c}.x`, ownPush));
         expect(serverAllows(server.publish, `$JS.API.CONSUMER.DELETE.${s}.${c}`), `${user.member} delete ${s}.${c}`).toBe(false);
       }
     }
@@ -260,7 +270,7 @@ afterAll(() => {
 
 describe(`rendered configs (${RUNS} generated worlds)`, () => {
   it('are valid for nats-server and enforce exactly the compiled permissions', async () => {
-    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0, imports: 0, jetstreamAccounts: 0, withConsumers: 0 };
+    const stats = { worlds: 0, sharded: 0, acceptedMembers: 0, rejectedMembers: 0, rejectedRooms: 0, probes: 0, imports: 0, jetstreamAccounts: 0, withConsumers: 0, withPushConsumers: 0 };
     await fc.assert(
       fc.asyncProperty(worldArb, async ({ rooms, members, withSystemUser, maxFileBytes, shardCount }) => {
         const compiled = compile(rooms, members, { reservedKeys: [SYSTEM_KEY] });
@@ -307,6 +317,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         for (const a of compiled.model.accounts) stats.imports += a.imports.length;
         for (const a of compiled.model.accounts) if (a.jetstream) stats.jetstreamAccounts++;
         for (const m of compiled.members.values()) if (m.accepted && m.rooms.some((r) => r.granted && r.consumers)) stats.withConsumers++;
+        for (const m of compiled.members.values()) if (m.accepted && m.rooms.some((r) => r.granted && r.pushConsumers)) stats.withPushConsumers++;
         for (const m of compiled.members.values()) m.accepted ? stats.acceptedMembers++ : stats.rejectedMembers++;
         for (const r of compiled.rooms.values()) if (!r.accepted) stats.rejectedRooms++;
       }),
@@ -320,7 +331,8 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(stats.sharded).toBeGreaterThan(RUNS / 10);
     expect(stats.imports).toBeGreaterThan(RUNS / 20);
     expect(stats.jetstreamAccounts).toBeGreaterThan(RUNS / 5);
-    expect(stats.withConsumers).toBeGreaterThan(RUNS / 5);
+    expect(stats.withConsumers).toBeGreaterThan(RUNS / 10);
+    expect(stats.withPushConsumers).toBeGreaterThan(RUNS / 10);
   }, 600_000);
 
   it('never parse as a mix of two generations: kubelet delivering between Secret writes cannot bind one generation\'s users under another\'s main file', async () => {

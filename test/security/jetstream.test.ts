@@ -9,7 +9,7 @@
 // deliver the stream into a room it may not publish to); a member of another room, and a member of
 // another namespace, reads the stream by any API subject. Leaving the room closes the stream on the
 // member's live connection.
-import { AckPolicy, connect, DeliverPolicy, nkeyAuthenticator, type JetStreamManager, type NatsConnection } from 'nats';
+import { AckPolicy, connect, consumerOpts, DeliverPolicy, nkeyAuthenticator, type JetStreamManager, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Member, MemberSpec } from '../../src/api/types.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
@@ -150,6 +150,33 @@ describe('a persisted room', () => {
     expect(info.num_ack_pending).toBe(0);
     expect(info.delivered.stream_seq).toBe(3);
   });
+
+  it("delivers the history, in order, into a member's own inbox through its push consumer; nobody else can read or ack it", async () => {
+    const frank = await join(NS, 'frank', { rooms: [{ room: 'chat', access: 'Subscribe', pushConsumers: ['feed'] }] });
+    const deliver = `${frank.inbox}.frank__feed`;
+    expect((await kube.member(NS, 'frank'))!.status!.rooms![0]!.pushConsumers).toEqual([{ name: 'frank__feed', deliverSubject: deliver }]);
+    await waitFor('frank__feed to exist', async () => (await jsm.consumers.info(STREAM, 'frank__feed').catch(() => undefined)) ?? undefined);
+    // Bob tries first: the inbox subject is frank's alone, and so are its acks.
+    const bob = principals.get('bob')!;
+    bob.on[1]!.subscribe(deliver);
+    await bob.on[1]!.permissionError('subscription', deliver);
+    bob.on[1]!.nc.publish(`$JS.ACK.${STREAM}.frank__feed.1.1.1.0.0`);
+    await bob.on[1]!.permissionError('publish', `$JS.ACK.${STREAM}.frank__feed.1.1.1.0.0`);
+
+    const opts = consumerOpts();
+    opts.bind(STREAM, 'frank__feed');
+    opts.manualAck();
+    const sub = await frank.on[1]!.nc.jetstream().subscribe(CHAT, opts);
+    const got: string[] = [];
+    for await (const m of sub) {
+      got.push(dec.decode(m.data));
+      m.ack();
+      if (got.length === 3) break;
+    }
+    expect(got).toEqual(['hello from server 0', 'hello from server 1', 'hello from server 2']);
+    await waitFor('frank__feed acked', async () => ((await jsm.consumers.info(STREAM, 'frank__feed')).num_ack_pending === 0 ? true : undefined));
+    expect((await jsm.consumers.info(STREAM, 'frank__feed')).config.deliver_subject).toBe(deliver);
+  });
 });
 
 describe("a member's consumers are its own", () => {
@@ -186,7 +213,7 @@ describe("a member's consumers are its own", () => {
     await waitFor('the control message on other', () => (tap.msgs.length > 0 ? true : undefined));
     await new Promise((r) => setTimeout(r, 500));
     expect(tap.msgs.map((m) => dec.decode(m.data))).toEqual(['control']);
-    expect((await jsm.consumers.list(STREAM).next()).map((c) => c.name).sort()).toEqual(['alice__history', 'bob__mine', 'carol__late']);
+    expect((await jsm.consumers.list(STREAM).next()).map((c) => c.name).sort()).toEqual(['alice__history', 'bob__mine', 'carol__late', 'frank__feed']);
   });
 
   it("a member of another room, and of another namespace, reads nothing of the stream by any API subject", async () => {

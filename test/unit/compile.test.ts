@@ -195,6 +195,15 @@ describe('member verdicts', () => {
     ]);
     const producer = permissionsOf([orders], [member('shop', 'p', { nkey: K2, rooms: [{ room: 'orders', access: 'Publish' }] })], 'shop/p')!;
     expect(producer.publish.allow).toEqual(['$JS.API.INFO', '$JS.API.STREAM.INFO.shop_orders', 'rooms.shop.orders']);
+    // A push consumer delivers into the member's own inbox: info, acks and flow control, no pull.
+    const pushed = compile([orders], [member('shop', 'r', { nkey: K3, inboxPrefix: '_INBOX_shop_mine', rooms: [{ room: 'orders', access: 'Subscribe', pushConsumers: ['feed'] }] })]).members.get('shop/r')!;
+    expect(pushed.rooms[0]!.pushConsumers).toEqual([{ name: 'r__feed', deliverSubject: '_INBOX_shop_mine.r__feed' }]);
+    expect(pushed.permissions!.publish.allow.filter((s) => s.includes('r__feed'))).toEqual([
+      '$JS.ACK.shop_orders.r__feed.>',
+      '$JS.API.CONSUMER.INFO.shop_orders.r__feed',
+      '$JS.FC.shop_orders.r__feed.>',
+    ]);
+    expect(pushed.permissions!.subscribe.allow).toEqual(['_INBOX_shop_mine.>', 'rooms.shop.orders']);
     // Request and Respond use the subject only: a stream's acks would answer requests.
     const requester = permissionsOf([orders], [member('shop', 'q', { nkey: K2, rooms: [{ room: 'orders', access: 'Request' }] })], 'shop/q')!;
     expect(requester.publish.allow).toEqual(['rooms.shop.orders']);
