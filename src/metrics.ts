@@ -1,9 +1,14 @@
 // Prometheus metrics of the operator, served on /metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Resolution of the nodejs_eventloop_lag metrics. */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'nats_rooms_operator_' });
+  // The event-loop delay monitor samples every 10 ms by default, which alone kept an idle operator at
+  // 1% of a core (measured: 30 CPU ticks in 30 s, against 6 at 100 ms and 0 for bare Node).
+  collectDefaultMetrics({ register: registry, prefix: 'nats_rooms_operator_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const m = {
     registry,
     reconciles: new Counter({ name: 'nats_rooms_reconciles_total', help: 'Reconcile runs, by result.', labelNames: ['result'], registers: [registry] }),

@@ -302,6 +302,17 @@ describe("the stream follows the Room's settings", () => {
     await waitFor('StreamReady=True again', async () => ((await condition())?.status === 'True' ? true : undefined), 20_000);
   });
 
+  it("refuses a stream whose subject another stream of the namespace captures (SubjectsOverlap), without touching that one", async () => {
+    await kube.apply(room(NS, 'overlap', { subject: 'rooms.js-a.*', jetstream: {} }));
+    const refused = await waitFor('StreamReady=False SubjectsOverlap', async () => {
+      const c = (await kube.room(NS, 'overlap'))?.status?.conditions?.find((x) => x.type === 'StreamReady');
+      return c?.status === 'False' && c.reason === 'SubjectsOverlap' ? c : undefined;
+    }, 30_000);
+    expect(refused.message).toContain('rooms.js-a.*');
+    expect((await jsm.streams.info(STREAM)).config.subjects).toEqual([CHAT]);
+    await kube.delete('rooms', NS, 'overlap');
+  });
+
   it('creates a new persisted room\'s stream once the config is enforced', async () => {
     const started = performance.now();
     await kube.apply(room(NS, 'timed', { jetstream: { storage: 'Memory' } }));
