@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Entry point: `run` starts the operator; `render` compiles manifests offline.
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeAccess } from './kube/config.js';
 import { runRender } from './cli/render.js';
 import { loadConfig, usage as runUsage } from './config.js';
 import { createLogger } from './log.js';
@@ -29,9 +29,7 @@ async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(config.logLevel);
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const operator = await startOperator(config, kc, log, {
+  const operator = await startOperator(config, loadKubeAccess(), log, {
     onLostLeadership: () => {
       log.error('lost leadership; exiting so that a restart starts clean');
       process.exit(1);

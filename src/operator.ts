@@ -1,7 +1,7 @@
 // The operator process: its NATS identity, the controller with its rollout, leader election, and the
 // health/metrics endpoint. Used by `nats-rooms-operator run` and, in-process, by the tests and sandbox.
 import { createHash } from 'node:crypto';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kube/config.js';
 import type { OperatorConfig } from './config.js';
 import type { Logger } from './log.js';
 import { Controller } from './controller/controller.js';
@@ -33,7 +33,7 @@ export interface OperatorHooks {
   reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
 }
 
-export async function startOperator(config: OperatorConfig, kubeConfig: KubeConfig, log: Logger, hooks: OperatorHooks = {}): Promise<RunningOperator> {
+export async function startOperator(config: OperatorConfig, kubeConfig: KubeAccess, log: Logger, hooks: OperatorHooks = {}): Promise<RunningOperator> {
   const client = new KubeClient(kubeConfig);
   const metrics = createMetrics();
   const systemUser = await ensureSystemUser(client, config.operatorNamespace, config.systemSecretName);

@@ -1,5 +1,6 @@
-// A small Kubernetes REST client: JSON requests and streaming watches over node:https/http, with the
-// authentication of a client-node KubeConfig (kubeconfig file or in-cluster service account).
+// A small Kubernetes REST client: JSON requests and streaming watches over node:https/http, signed in
+// as a KubeAccess says (kubeconfig or in-cluster service account, see config.ts; tests pass
+// client-node's KubeConfig, which has the same two methods).
 //
 // Why not client-node's own API clients and ListWatch (1.4, the last release that runs on Node 20):
 // its requests carry no timeout, so one request on a dead connection waits forever (what the
@@ -11,7 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './config.js';
 import type { KubeObject, WatchEventType } from './types.js';
 
 export class KubeError extends Error {
@@ -58,7 +59,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class KubeClient {
   private readonly server: URL;
 
-  constructor(private readonly kc: KubeConfig) {
+  constructor(private readonly kc: KubeAccess) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('the kubeconfig has no current cluster');
     this.server = new URL(cluster.server);
