@@ -17,10 +17,7 @@ import type { StreamKeeper, StreamOutcome } from '../jetstream/streamKeeper.js';
 import type { Metrics } from '../metrics.js';
 import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses } from './plan.js';
 import { ConfigSecrets } from './configSecrets.js';
-import { planStreamFinalizers, retiringStreams, type FinalizerPlan } from './streamFinalizers.js';
-import { CONTENT_TYPE, ignoreNotFound } from '../kube/client.js';
-import { paths } from '../kube/paths.js';
-import { STREAM_FINALIZER } from '../api/metadata.js';
+import { planStreamFinalizers, retiringStreams, StreamFinalizers } from './streamFinalizers.js';
 import type { StatusWriter } from './statusWriter.js';
 import type { RunResult } from './workQueue.js';
 
@@ -78,9 +75,11 @@ export class Reconciler {
   private prepared?: { inputs: number; result: Prepared };
   private readonly compileOptions: CompileOptions;
   readonly secrets: ConfigSecrets;
+  private readonly finalizers: StreamFinalizers;
 
   constructor(private readonly deps: ReconcilerDeps) {
     const { config } = deps;
+    this.finalizers = new StreamFinalizers(deps);
     this.secrets = new ConfigSecrets({ client: deps.client, config, log: deps.log, metrics: deps.metrics, authSecret: () => deps.caches.authSecret() });
     this.compileOptions = {
       account: config.account,
@@ -155,7 +154,7 @@ export class Reconciler {
     }
 
     // Streams follow the config: kept once every server enforces it (the stream users' permissions with it).
-    if (!(await this.applyFinalizers(finalizers))) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 5000);
+    if (!(await this.finalizers.apply(finalizers))) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 5000);
     if (this.deps.streams && (outcome?.state === 'Enforced' || !this.deps.rollout) && !tooLarge) {
       const urls = caches.pods().flatMap((p) => clientUrl(p) ?? []);
       const retiring = new Set(finalizers.retire.map((r) => r.room.metadata.namespace));
@@ -163,7 +162,7 @@ export class Reconciler {
       // Look again later: the streams' state moves with every message, and a stream can drift or vanish.
       if (this.streams.outcomes.size > 0) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, this.deps.config.streamResyncMs);
       // Members no longer reach a retiring Room's stream on any server: it can go, then the Room.
-      if (finalizers.retire.length > 0 && !(await this.retire(finalizers.retire, urls))) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 5000);
+      if (!(await this.finalizers.retire(finalizers.retire, urls))) requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, 5000);
     }
     const streams = this.streams?.hash === rendered.hash ? this.streams.outcomes : undefined;
     const rolledOut = performance.now();
@@ -210,55 +209,6 @@ export class Reconciler {
     const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled.model) };
     this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
     return result;
-  }
-
-  /** Adds or removes the stream finalizer where a Room's deletionPolicy says so. */
-  private async applyFinalizers(plan: FinalizerPlan): Promise<boolean> {
-    const done = await Promise.all([...plan.add.map((room) => this.setFinalizer(room, true)), ...plan.remove.map((room) => this.setFinalizer(room, false))]);
-    return done.every(Boolean);
-  }
-
-  /**
-   * A JSON patch of that Room (its uid tested: never another Room of the same name, and a Room that is
-   * gone is not created again, as an apply would) adding or removing only the stream finalizer.
-   */
-  private async setFinalizer(room: Room, present: boolean): Promise<boolean> {
-    const { namespace, name, uid } = room.metadata;
-    const finalizers = room.metadata.finalizers ?? [];
-    const at = finalizers.indexOf(STREAM_FINALIZER);
-    const patch = present
-      ? [{ op: 'test', path: '/metadata/uid', value: uid }, finalizers.length === 0 ? { op: 'add', path: '/metadata/finalizers', value: [STREAM_FINALIZER] } : { op: 'add', path: '/metadata/finalizers/-', value: STREAM_FINALIZER }]
-      : [{ op: 'test', path: '/metadata/uid', value: uid }, { op: 'test', path: `/metadata/finalizers/${at}`, value: STREAM_FINALIZER }, { op: 'remove', path: `/metadata/finalizers/${at}` }];
-    try {
-      await ignoreNotFound(this.deps.client.request('PATCH', `${paths.rooms(namespace)}/${name}`, { contentType: CONTENT_TYPE.jsonPatch, body: patch }));
-      return true;
-    } catch (e) {
-      // A test that failed (the list moved, or another Room by that name) is retried with a fresh cache.
-      this.deps.log.warn('could not change the Room stream finalizer; retrying', { room: `${namespace}/${name}`, error: String(e) });
-      return false;
-    }
-  }
-
-  /** Deletes each retiring Room's stream (its own only), then lets the Room go. True when all are done. */
-  private async retire(retiring: FinalizerPlan['retire'], urls: string[]): Promise<boolean> {
-    const done = await Promise.all(
-      retiring.map(async ({ room, stream }) => {
-        const key = `${room.metadata.namespace}/${room.metadata.name}`;
-        if (stream) {
-          try {
-            const result = await this.deps.streams!.retire(room.metadata.namespace, stream, key, urls);
-            if (result === 'not-owned') {
-              void this.deps.events.record({ ...room, apiVersion: API_VERSION, kind: 'Room' }, 'Warning', 'StreamKept', `stream ${stream} is not this Room's own stream; it is kept`);
-            }
-          } catch (e) {
-            this.deps.log.error('could not delete the stream of a deleted Room; retrying', { room: key, stream, error: String(e) });
-            return false;
-          }
-        }
-        return this.setFinalizer(room, false);
-      }),
-    );
-    return done.every(Boolean);
   }
 
   private render(model: AuthModel): Rendered {
