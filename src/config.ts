@@ -2,6 +2,7 @@
 // default, so `nats-rooms-operator run` works in a cluster laid out like the Helm chart's.
 import { parseArgs } from 'node:util';
 import { isDnsLabel, isSubject } from './api/grammar.js';
+import { DEFAULT_SHARDS } from './auth/render.js';
 import { DEFAULT_JETSTREAM_LIMITS, type Budgets, type CompileOptions, type NamespaceBudget } from './auth/model.js';
 import type { JetStreamLimits } from './auth/accounts.js';
 
@@ -60,7 +61,7 @@ const OPTIONS = {
   'nats-selector': { env: 'NRO_NATS_SELECTOR', def: 'app.kubernetes.io/name=nats', help: 'label selector of the NATS server Pods' },
   'auth-secret': { env: 'NRO_AUTH_SECRET', def: 'nats-rooms-auth', help: 'name of the Secret the operator writes the auth config to' },
   'auth-secret-key': { env: 'NRO_AUTH_SECRET_KEY', def: 'auth.conf', help: 'key of the config in that Secret' },
-  'auth-shards': { env: 'NRO_AUTH_SHARDS', def: '16', help: 'shard Secrets <auth-secret>-1..N the NATS pods mount (projected, optional) for configs larger than one Secret' },
+  'auth-shards': { env: 'NRO_AUTH_SHARDS', def: String(DEFAULT_SHARDS), help: 'shard Secrets <auth-secret>-1..N the NATS pods mount (projected, optional) for configs larger than one Secret' },
   'max-secret-bytes': { env: 'NRO_MAX_SECRET_BYTES', def: '1000000', help: 'largest auth file put in one Secret (a Secret holds 1 MiB)' },
   'watch-namespaces': { env: 'NRO_WATCH_NAMESPACES', def: '', help: 'comma-separated namespaces whose Rooms and Members count (default: all)' },
   account: { env: 'NRO_ACCOUNT', def: 'ROOMS', help: "prefix of the NATS accounts: namespace N's members live in <account>_N" },

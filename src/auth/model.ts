@@ -58,7 +58,7 @@ export interface Budgets {
 }
 
 /**
- * Default budgets: 16 shards of 1 MB hold about 16 MB of entries; a namespace may take a quarter of
+ * Default budgets: 32 shards of 1 MB hold about 32 MB of entries; a namespace may take an eighth of
  * that (10,000 members of three rooms each take about 3 MB). Should namespaces together still outgrow
  * the shards, removals are applied and additions wait (see pressure.ts).
  */

@@ -46,8 +46,12 @@ export interface RenderOptions {
   shardSalt?: string;
 }
 
-/** Shard files of a large config: 16 of up to 1 MB hold about 45,000 members. */
-export const DEFAULT_SHARDS = 16;
+/**
+ * Shard files of a large config. 32 of up to 1 MB: at 50,000 members (three rooms each, the five modes
+ * mixed) the largest is 489 KB and the main file 454 KB, so 50,000 fit twice over; the main file (a
+ * reference per member) reaches its 1 MB near 100,000. 16 held 50,000 with 3% to spare (967 KB).
+ */
+export const DEFAULT_SHARDS = 32;
 
 /** Subject prefix of the generation marker mapping in the system account. */
 export const GENERATION_MARKER_PREFIX = 'natsrooms.generation.';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { compile } from '../../src/auth/compile.js';
-import { render } from '../../src/auth/render.js';
+import { DEFAULT_SHARDS, render } from '../../src/auth/render.js';
 import { clusterConfigs, NatsServer, type NatsServerConfig } from '../support/natsServer.js';
 import { waitFor } from '../support/processes.js';
 import { statusOf } from './kubeAccess.js';
@@ -64,7 +64,7 @@ export const CLIENT_PORT_NAME = 'nats';
 export const AUTH_MOUNT_PATH = '/etc/nats-auth';
 export const NATS_IMAGE = 'nats:2.15.2-alpine';
 /** Shard Secrets the pods mount (the operator's --auth-shards default). */
-export const AUTH_SHARDS = 16;
+export const AUTH_SHARDS = DEFAULT_SHARDS;
 
 /** The "nobody allowed yet" config the Secret starts with. */
 export const bootstrapAuthConfig = () => render(compile([], []).model).text;

@@ -476,6 +476,7 @@ nats:
   selector: app.kubernetes.io/name=nats,app.kubernetes.io/instance=nats,app.kubernetes.io/component=nats
   authSecretName: nats-rooms-auth
   authSecretKey: auth.conf
+  authShards: 16  # the shared fixture's official-chart values mount nats-rooms-auth-1..16
 clientUrl: nats://nats.nats.svc:4222
 reloadStrategy: reload
 EOF
