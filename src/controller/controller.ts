@@ -176,6 +176,8 @@ export class Controller {
   stopLeading(): void {
     this.leading = false;
     this.statusWriter.clear();
+    // Writes dropped here must be decided again by the next leader term, not remembered as done.
+    this.reconciler.forgetStatuses();
     this.deps.metrics.leader.set(0);
   }
 

@@ -65,6 +65,8 @@ export interface WantedStatus {
   object: Room | Member;
   /** Undefined when the object already has the status it should have. */
   status: object | undefined;
+  /** Nothing changed since the last call decided it (see StatusMemo): leave any pending write alone. */
+  unchanged?: true;
 }
 
 export interface StatusInputs {
@@ -80,7 +82,18 @@ export interface StatusInputs {
   streams?: ReadonlyMap<string, StreamOutcome>;
   /** RFC 3339, seconds. */
   now: string;
+  /** What the last calls found (see StatusMemo); kept by the caller, updated here. */
+  memo?: StatusMemo;
 }
+
+/**
+ * Per object (`plural/namespace/name`), the inputs its status was last computed from and the stored
+ * status it was compared with. An object whose inputs and stored status are both unchanged (the same
+ * cached status object) is not computed again: a reconcile's status work follows what changed, not
+ * the member count (at 10,000 members every status cost 120-200 ms).
+ */
+export type StatusMemo = Map<string, { inputs: unknown[]; stored: unknown }>;
+
 
 /** The status every Room and Member should have. A room is ready when every member granted it is. */
 export function wantedStatuses(i: StatusInputs): WantedStatus[] {
@@ -94,14 +107,33 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
     if (result.accepted && enforcement.state !== 'Enforced') {
       for (const r of result.rooms) if (r.granted && !roomPending.has(`${r.namespace}/${r.room}`)) roomPending.set(`${r.namespace}/${r.room}`, enforcement);
     }
-    out.push(want('members', member, memberStatus(member, result, enforcement, i.now)));
+    // What the status is made of: the spec (generation), the verdict, the entry in the config (its
+    // fingerprint: key, permissions, account), where its enforcement stands.
+    const inputs = [member.metadata.generation, result.reason, result.message, result.keySource, i.current.get(key), enforcement.state, 'message' in enforcement ? enforcement.message : undefined];
+    out.push(remembered(i.memo, `members/${key}`, member, inputs, () => memberStatus(member, result, enforcement, i.now)));
   }
   for (const room of i.rooms) {
     const key = keyOf(room.metadata);
     const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? { state: 'Enforced' } : NOT_VERIFIED);
-    out.push(want('rooms', room, roomStatus(room, i.compiled.rooms.get(key)!, enforcement, i.now, i.streams?.get(key))));
+    const result = i.compiled.rooms.get(key)!;
+    const stream = i.streams?.get(key);
+    const inputs = [room.metadata.generation, result.reason, result.message, result.memberCount, result.subject, result.stream, enforcement.state, 'message' in enforcement ? enforcement.message : undefined, stream && JSON.stringify(stream)];
+    out.push(remembered(i.memo, `rooms/${key}`, room, inputs, () => roomStatus(room, result, enforcement, i.now, stream)));
+  }
+  if (i.memo && i.memo.size > i.members.length + i.rooms.length) {
+    const present = new Set([...i.members.map((m) => `members/${keyOf(m.metadata)}`), ...i.rooms.map((r) => `rooms/${keyOf(r.metadata)}`)]);
+    for (const k of i.memo.keys()) if (!present.has(k)) i.memo.delete(k);
   }
   return out;
+}
+
+/** The wanted status, computed only when the object's inputs or its stored status changed since the memo's entry. */
+function remembered(memo: StatusMemo | undefined, key: string, object: Room | Member, inputs: unknown[], status: () => object): WantedStatus {
+  const plural = key.startsWith('rooms/') ? 'rooms' : 'members';
+  const last = memo?.get(key);
+  if (last && last.stored === object.status && last.inputs.every((v, n) => v === inputs[n])) return { plural, object, status: undefined, unchanged: true };
+  memo?.set(key, { inputs, stored: object.status });
+  return want(plural, object, status());
 }
 
 const want = (plural: WantedStatus['plural'], object: Room | Member, status: object): WantedStatus => ({ plural, object, status: sameStatus(status, object.status) ? undefined : status });

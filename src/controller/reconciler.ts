@@ -15,7 +15,7 @@ import type { Pod, Secret } from '../kube/types.js';
 import { clientUrl, type Rollout, type RolloutResult } from '../reload/rollout.js';
 import type { StreamKeeper, StreamOutcome } from '../jetstream/streamKeeper.js';
 import type { Metrics } from '../metrics.js';
-import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses } from './plan.js';
+import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses, type StatusMemo } from './plan.js';
 import { ConfigSecrets } from './configSecrets.js';
 import { planStreamFinalizers, retiringStreams, StreamFinalizers } from './streamFinalizers.js';
 import type { StatusWriter } from './statusWriter.js';
@@ -71,6 +71,8 @@ export class Reconciler {
   private readonly rejectionReported = new Map<string, string>();
   /** Per persisted room, its stream as last kept, and the config hash it was kept under. */
   private streams?: { hash: string; outcomes: Map<string, StreamOutcome> };
+  /** What the last reconciles found of each object's status (see StatusMemo in plan.ts). */
+  private readonly statusMemo: StatusMemo = new Map();
   /** The last prepare(), with the input version it was made from. */
   private prepared?: { inputs: number; result: Prepared };
   private readonly compileOptions: CompileOptions;
@@ -167,7 +169,8 @@ export class Reconciler {
     const streams = this.streams?.hash === rendered.hash ? this.streams.outcomes : undefined;
     const rolledOut = performance.now();
     const now = (this.deps.now?.() ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z');
-    for (const w of wantedStatuses({ rooms, members, compiled, current: wanted, enforced: this.enforced, outcome, now, ...(streams && { streams }) })) {
+    for (const w of wantedStatuses({ rooms, members, compiled, current: wanted, enforced: this.enforced, outcome, now, memo: this.statusMemo, ...(streams && { streams }) })) {
+      if (w.unchanged) continue;
       const { namespace, name } = w.object.metadata;
       this.deps.statusWriter.set(`${w.plural}/${namespace}/${name}`, w.status && { plural: w.plural, namespace, name, status: w.status, dropped: Object.keys(w.object.status ?? {}) });
     }
@@ -209,6 +212,11 @@ export class Reconciler {
     const result = { compiled, rendered, credentials, fingerprints: fingerprints(compiled.model) };
     this.prepared = credentials.problems.size === 0 ? { inputs, result } : undefined;
     return result;
+  }
+
+  /** After status writes were dropped (leadership lost): every status is computed again next time. */
+  forgetStatuses(): void {
+    this.statusMemo.clear();
   }
 
   private render(model: AuthModel): Rendered {

@@ -77,6 +77,31 @@ describe('wantedStatuses', () => {
     const again = wantedStatuses({ rooms, members: [stored], compiled, current, enforced: current, outcome: enforced, now: '2026-12-02T09:00:00Z' });
     expect(again.find((w) => w.object === stored)!.status).toBeUndefined();
   });
+
+  it('with a memo, computes again only objects whose inputs or stored status changed', () => {
+    const memo = new Map();
+    const run = (members: typeof joe[], enforcedPrints: typeof current, outcome = enforced) =>
+      new Map(wantedStatuses({ rooms, members, compiled, current, enforced: enforcedPrints, outcome, now, memo }).map((w) => [`${w.plural}/${w.object.metadata.name}`, w]));
+    const first = run([joe, pam], current);
+    expect(first.get('members/joe')!.unchanged).toBeUndefined();
+    const storedJoe = { ...joe, status: first.get('members/joe')!.status as never };
+    const storedPam = { ...pam, status: first.get('members/pam')!.status as never };
+    // The stored statuses differ from what the memo saw (they were just written): computed, and equal.
+    const written = run([storedJoe, storedPam], current);
+    expect(written.get('members/joe')).toMatchObject({ status: undefined });
+    expect(written.get('members/joe')!.unchanged).toBeUndefined();
+    // Nothing changed: skipped, and a pending write of theirs is left alone.
+    const quiet = run([storedJoe, storedPam], current);
+    expect([quiet.get('members/joe')!.unchanged, quiet.get('members/pam')!.unchanged, quiet.get('rooms/r')!.unchanged]).toEqual([true, true, true]);
+    // pam's permissions are not enforced any more (a new generation rolls out): pam and her room again.
+    const rolling = run([storedJoe, storedPam], new Map([...current].filter(([k]) => k !== 't/pam')), { state: 'RollingOut', message: 'waiting' });
+    expect(rolling.get('members/joe')!.unchanged).toBe(true);
+    expect(ready(rolling.get('members/pam')!.status as never)).toBe('RollingOut');
+    expect(ready(rolling.get('rooms/r')!.status as never)).toBe('RollingOut');
+    // Someone edited joe's stored status: computed again and put back.
+    const tampered = { ...storedJoe, status: { ...(storedJoe.status as object), conditions: [] } as never };
+    expect(run([tampered, storedPam], current).get('members/joe')!.status).toBeDefined();
+  });
 });
 
 describe('untoldRejections', () => {
