@@ -163,8 +163,10 @@ check "leader election: Lease nats-rooms-operator held by an operator pod ($hold
   bash -c "'$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o name | grep -qx 'pod/$holder'"
 check "the standby is Ready too (readiness probe /readyz of both replicas)" \
   bash -c "[[ \$('$BIN/kubectl' -n $NS get pods -l '$OP_SELECTOR' -o jsonpath='{range .items[*]}{.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}{end}' | grep -c True) == 2 ]]"
+# The EndpointSlice controller follows pod readiness on its own time (and a JetStream server's
+# /healthz may dip while the meta group settles): wait for it, up to a minute.
 check "the nats Service has 3 ready endpoints (EndpointSlice)" \
-  bash -c "[[ \$('$BIN/kubectl' -n $NS get endpointslices -l kubernetes.io/service-name=nats -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{\"\\n\"}{end}' | grep -c true) == 3 ]]"
+  bash -c "for _ in \$(seq 1 60); do [[ \$('$BIN/kubectl' -n $NS get endpointslices -l kubernetes.io/service-name=nats -o jsonpath='{range .items[*].endpoints[*]}{.conditions.ready}{\"\\n\"}{end}' | grep -c true) == 3 ]] && exit 0; sleep 1; done; exit 1"
 check "the operator wrote the auth Secret the NATS pods mount" k -n "$NS" get secret nats-rooms-auth
 # /proc/net/route of a pod: the pod subnet on-link and the Service range via the bridge, nothing else.
 routes() {
