@@ -33,6 +33,16 @@ export interface OperatorHooks {
   reflectorTuning?: { watchTimeoutSeconds?: number; stallTimeoutMs?: number; relistIntervalMs?: number };
 }
 
+/** The stream users' public keys, each derived once (an ed25519 key derivation per namespace, on every compile otherwise). */
+function streamAdminKeys(seed: string): (namespace: string) => string {
+  const keys = new Map<string, string>();
+  return (namespace) => {
+    let key = keys.get(namespace);
+    if (!key) keys.set(namespace, (key = streamAdminOf(seed, namespace).publicKey));
+    return key;
+  };
+}
+
 export async function startOperator(config: OperatorConfig, kubeConfig: KubeAccess, log: Logger, hooks: OperatorHooks = {}): Promise<RunningOperator> {
   const client = new KubeClient(kubeConfig);
   const metrics = createMetrics();
@@ -55,7 +65,7 @@ export async function startOperator(config: OperatorConfig, kubeConfig: KubeAcce
     shardSalt: createHash('sha256').update(`shard salt ${systemUser.seed}`).digest('hex'),
     ...(rollout && { rollout }),
     streams,
-    streamAdminKey: (namespace) => streamAdminOf(systemUser.seed, namespace).publicKey,
+    streamAdminKey: streamAdminKeys(systemUser.seed),
     ...(hooks.reflectorTuning && { reflectorTuning: hooks.reflectorTuning }),
   });
   controller.start();
