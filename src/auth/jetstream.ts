@@ -2,10 +2,11 @@
 //
 // Members never create, update or delete consumers themselves: nats-server does not check a consumer's
 // deliver subject against its creator's permissions, so whoever may send CONSUMER.CREATE can have the
-// stream delivered to any subject of the account (another room, another member's inbox), and a
-// consumer name in the subject does not bind the name in the body's durable either. The operator
+// stream delivered to any subject of the account (another room, another member's inbox): the create
+// subject names the stream, the consumer and its filter, never where it delivers. The operator
 // creates each member's durable pull consumers (as `<member>__<name>`, see consumerName()) and the
-// member gets exactly those: pull, info, acks. History without a consumer is direct get, for readers.
+// member gets exactly those (pull: next, info, acks; push, into its own inbox: info, acks, flow
+// control). History without a consumer is direct get, for readers.
 
 /** The consumer the operator creates for a member's `consumers` entry: one token, unique per stream. */
 export function consumerName(memberName: string, name: string): string {
