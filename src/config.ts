@@ -36,6 +36,8 @@ export interface OperatorConfig {
   pokePods: boolean;
   /** How long one server may take to confirm a new config before the rollout is Degraded. */
   serverTimeoutMs: number;
+  /** Servers reloaded at once after the first (the canary) confirmed a generation. */
+  rolloutParallelism: number;
   healthAddr: string;
   leaderElection: boolean;
   leaseName: string;
@@ -84,6 +86,11 @@ const OPTIONS = {
   'reload-strategy': { env: 'NRO_RELOAD_STRATEGY', def: 'reload', help: 'reload | sidecar | restart | none' },
   'poke-pods': { env: 'NRO_POKE_PODS', def: 'true', help: 'annotate each NATS pod with the config hash so kubelet delivers the Secret at once' },
   'server-timeout-ms': { env: 'NRO_SERVER_TIMEOUT_MS', def: '120000', help: 'how long one server may take to confirm a config before the rollout is Degraded' },
+  'rollout-parallelism': {
+    env: 'NRO_ROLLOUT_PARALLELISM',
+    def: '1',
+    help: 'servers reloaded at once once the first server (the canary) enforces a generation; more than 1 suits clusters of 5+ servers with cores to spare',
+  },
   'health-addr': { env: 'NRO_HEALTH_ADDR', def: ':8080', help: 'address of /healthz, /readyz and /metrics' },
   'leader-election': { env: 'NRO_LEADER_ELECTION', def: 'true', help: 'elect a leader with a Lease, so several replicas are safe' },
   'lease-name': { env: 'NRO_LEASE_NAME', def: 'nats-rooms-operator', help: 'name of the leader election Lease' },
@@ -175,6 +182,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     const n = Number(text);
     return text !== '' && Number.isFinite(n) && n >= 0 ? n : fail(name, `${JSON.stringify(get(name))} is not a non-negative number`);
   };
+  const wholeAtLeastOne = (name: OptionName) => {
+    const n = number(name);
+    return Number.isInteger(n) && n >= 1 ? n : fail(name, `${JSON.stringify(get(name))} is not a whole number of at least 1`);
+  };
   const boolean = (name: OptionName) => {
     const text = get(name).trim().toLowerCase();
     if (text === 'true') return true;
@@ -199,6 +210,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv = process.env,
     reloadStrategy,
     pokePods: boolean('poke-pods'),
     serverTimeoutMs: number('server-timeout-ms'),
+    rolloutParallelism: wholeAtLeastOne('rollout-parallelism'),
     healthAddr: get('health-addr'),
     leaderElection: boolean('leader-election'),
     leaseName: get('lease-name'),

@@ -1,4 +1,5 @@
-// The rolling reload: one server at a time, in pod-name order, each confirmed live before the next.
+// The rolling reload: one server at a time in pod-name order (or, after the first, a few at once:
+// --rollout-parallelism), each confirmed live before the next.
 // ensure() is a step function: it does what can be done now and returns, so the queue can requeue
 // it (while kubelet has not delivered the file yet) and a newer generation simply replaces the target
 // (no server is reloaded for a generation that is already out of date).
@@ -74,28 +75,21 @@ export class ServerRollout implements Rollout {
     const sent = this.clock.now();
     const poked = await Promise.all(pods.map((pod) => this.poke(pod, generation.hash)));
     if (poked.some(Boolean)) this.pokedAt = sent;
-    for (const pod of pods) {
-      const name = pod.metadata.name;
-      const url = clientUrl(pod);
-      if (!url || !isReady(pod)) {
+    // The first server alone (the canary: a config it refuses stops the rollout there), then the rest
+    // `rolloutParallelism` at a time. Within a batch the rollout still stops at the first server that
+    // is down, in pod-name order: the ones before it move on, the ones after it wait.
+    for (const batch of batches(pods, this.o.config.rolloutParallelism)) {
+      const down = batch.findIndex((pod) => !clientUrl(pod) || !isReady(pod));
+      const moving = down < 0 ? batch : batch.slice(0, down);
+      const steps = await Promise.all(moving.map((pod) => this.advanceOrFail(pod, clientUrl(pod)!, generation)));
+      const step = steps.find(Boolean);
+      if (step) return step;
+      if (down >= 0) {
+        const name = batch[down]!.metadata.name;
         // A restart takes pods down on purpose; any other strategy stops at a server that is down.
         if (this.o.strategy === 'restart' && this.restartRequested === generation.hash) return this.wait(name, generation.hash, 'to come back with');
         return this.degraded(`server ${name} is not ready; the rollout of generation ${short} waits for it`);
       }
-      let step: RolloutResult | undefined;
-      try {
-        step = await this.advance(pod, url, generation);
-      } catch (e) {
-        const message = (e as Error).message;
-        if (/Authorization Violation/i.test(message)) {
-          return this.degraded(
-            `server ${name} (${url}) does not know the operator's system user: it runs a config the operator did not write. ` +
-              'Check that it includes the auth Secret, then restart it once (kubectl delete pod) so that it starts from the Secret',
-          );
-        }
-        return this.degraded(`server ${name} (${url}): ${message}`);
-      }
-      if (step) return step;
     }
     this.failures = 0;
     this.waiting.clear();
@@ -104,6 +98,23 @@ export class ServerRollout implements Rollout {
       this.started = undefined;
     }
     return { state: 'Enforced', message: `every server (${pods.length}) enforces generation ${short}` };
+  }
+
+  /** advance(), its failures told as the rollout's result. */
+  private async advanceOrFail(pod: Pod, url: string, generation: Rendered): Promise<RolloutResult | undefined> {
+    const name = pod.metadata.name;
+    try {
+      return await this.advance(pod, url, generation);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (/Authorization Violation/i.test(message)) {
+        return this.degraded(
+          `server ${name} (${url}) does not know the operator's system user: it runs a config the operator did not write. ` +
+            'Check that it includes the auth Secret, then restart it once (kubectl delete pod) so that it starts from the Secret',
+        );
+      }
+      return this.degraded(`server ${name} (${url}): ${message}`);
+    }
   }
 
   /** Moves one server towards the generation; undefined when it enforces it. */
@@ -238,6 +249,13 @@ export class ServerRollout implements Rollout {
     this.o.log.warn('rollout degraded', { message, failures: this.failures });
     return { state: 'Degraded', message, retryAfterMs: backoffMs(this.failures - 1, 1000, 60_000) };
   }
+}
+
+/** The first pod alone, then the rest in groups of `size`. */
+export function batches<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = items.length > 0 ? [[items[0]!]] : [];
+  for (let i = 1; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
+  return out;
 }
 
 function isReady(pod: Pod): boolean {

@@ -20,7 +20,7 @@ interface FakeServer {
   refuse?: string;
 }
 
-function cluster(clock: FakeClock, count: number, reloadMs: number) {
+function cluster(clock: FakeClock, count: number, reloadMs: number, flags: string[] = []) {
   const servers = new Map<string, FakeServer>();
   const pods: Pod[] = [];
   for (let i = 0; i < count; i++) {
@@ -32,6 +32,8 @@ function cluster(clock: FakeClock, count: number, reloadMs: number) {
     });
   }
   const at = (conn: ServerConnection) => servers.get(conn.serverId)!;
+  /** Every reload as [start, end, server index], to see which ran at once. */
+  const reloadSpans: [number, number, number][] = [];
   const system = {
     server: async (url: string) => ({ serverId: url, serverName: url, nc: undefined }) as unknown as ServerConnection,
     generation: async (conn: ServerConnection) => at(conn).loaded,
@@ -39,7 +41,9 @@ function cluster(clock: FakeClock, count: number, reloadMs: number) {
     reload: async (conn: ServerConnection) => {
       const s = at(conn);
       s.reloads++;
+      const start = clock.now();
       await clock.sleep(s.reloadMs);
+      reloadSpans.push([start, clock.now(), Number(conn.serverId.split('.')[3]!.split(':')[0])]);
       if (s.refuse) return s.refuse;
       s.loaded = s.onDisk;
       return undefined;
@@ -49,9 +53,9 @@ function cluster(clock: FakeClock, count: number, reloadMs: number) {
   const client = {
     request: async (_m: string, path: string) => void pokes.push({ at: clock.now(), pod: path.split('/').at(-1)! }),
   } as unknown as KubeClient;
-  const rollout = new ServerRollout({ strategy: 'reload', system, client, config: loadConfig([], {}), log: silentLogger, metrics: createMetrics(), clock });
+  const rollout = new ServerRollout({ strategy: 'reload', system, client, config: loadConfig(flags, {}), log: silentLogger, metrics: createMetrics(), clock });
   const server = (i: number) => servers.get(`nats://10.0.0.${i}:4222`)!;
-  return { rollout, pods, server, pokes };
+  return { rollout, pods, server, pokes, reloadSpans };
 }
 
 const generation = (hash: string): Rendered => ({ text: '', shards: [], hash, serviceImporters: [] });
@@ -120,5 +124,60 @@ describe('ServerRollout timing', () => {
     const { result } = await ensure(clock, rollout, pods, 'new');
     expect(result).toMatchObject({ state: 'Degraded', message: expect.stringMatching(/^server nats-1 is not ready/) });
     expect(server(2).reloads).toBe(0);
+  });
+});
+
+describe('ServerRollout with --rollout-parallelism', () => {
+  it('reloads the first server alone, then the rest N at once', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server, reloadSpans } = cluster(clock, 5, 400, ['--rollout-parallelism=2']);
+    for (let i = 0; i < 5; i++) server(i).onDisk = 'new';
+    const { result, at } = await ensure(clock, rollout, pods, 'new');
+    expect(result.state).toBe('Enforced');
+    const span = (i: number) => reloadSpans.find(([, , s]) => s === i)!;
+    // The canary ends before any other starts; then 1 and 2 together, then 3 and 4 together.
+    for (let i = 1; i < 5; i++) expect(span(i)[0]).toBeGreaterThanOrEqual(span(0)[1]);
+    expect(span(1)[0]).toBe(span(2)[0]);
+    expect(span(3)[0]).toBe(span(4)[0]);
+    expect(span(3)[0]).toBeGreaterThanOrEqual(span(1)[1]);
+    // Three rounds of a 400 ms reload after the 100 ms kubelet moment, not five.
+    expect(at).toBeGreaterThanOrEqual(1300);
+    expect(at).toBeLessThan(1400);
+  });
+
+  it('with the default of 1, one server at a time', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server, reloadSpans } = cluster(clock, 5, 400);
+    for (let i = 0; i < 5; i++) server(i).onDisk = 'new';
+    const { result } = await ensure(clock, rollout, pods, 'new');
+    expect(result.state).toBe('Enforced');
+    const sorted = [...reloadSpans].sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i]![0]).toBeGreaterThanOrEqual(sorted[i - 1]![1]);
+  });
+
+  it('a config the canary refuses reaches no other server', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server } = cluster(clock, 5, 2, ['--rollout-parallelism=4']);
+    for (let i = 0; i < 5; i++) server(i).onDisk = 'bad';
+    server(0).refuse = 'bad config';
+    const { result } = await ensure(clock, rollout, pods, 'bad');
+    expect(result).toMatchObject({ state: 'Degraded', message: expect.stringMatching(/^server nats-0 refused/) });
+    for (let i = 1; i < 5; i++) expect(server(i).reloads).toBe(0);
+  });
+
+  it('within a batch, moves the servers before one that is down and holds the ones after it', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server } = cluster(clock, 5, 2, ['--rollout-parallelism=4']);
+    for (let i = 0; i < 5; i++) server(i).onDisk = 'new';
+    pods[3]!.status!.conditions = [{ type: 'Ready', status: 'False' }];
+    const { result } = await ensure(clock, rollout, pods, 'new');
+    expect(result).toMatchObject({ state: 'Degraded', message: expect.stringMatching(/^server nats-3 is not ready/) });
+    expect([0, 1, 2].map((i) => server(i).loaded)).toEqual(['new', 'new', 'new']);
+    expect(server(4).reloads).toBe(0);
+  });
+
+  it('refuses a parallelism that is not a whole number of at least 1', () => {
+    expect(() => loadConfig(['--rollout-parallelism=0'], {})).toThrow(/--rollout-parallelism: "0" is not a whole number of at least 1/);
+    expect(() => loadConfig(['--rollout-parallelism=1.5'], {})).toThrow(/whole number/);
   });
 });
