@@ -5,6 +5,7 @@ import { loadKubeAccess } from './kube/config.js';
 import { runRender } from './cli/render.js';
 import { loadConfig, usage as runUsage } from './config.js';
 import { createLogger } from './log.js';
+import { tuneHeapGrowth } from './heap.js';
 import { startOperator } from './operator.js';
 
 const USAGE = `usage: nats-rooms-operator <command>
@@ -28,6 +29,7 @@ async function run(argv: string[]): Promise<number> {
     process.stderr.write(`${(e as Error).message}\n\n${runUsage()}`);
     return 2;
   }
+  tuneHeapGrowth();
   const log = createLogger(config.logLevel);
   const operator = await startOperator(config, loadKubeAccess(), log, {
     onLostLeadership: () => {

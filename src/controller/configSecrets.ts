@@ -41,11 +41,14 @@ export class ConfigSecrets {
   }
 
   /**
-   * Main file and shards at once: kubelet may deliver them in any order, and a mix of two
-   * generations does not parse (see render.ts), so no order is safer than another.
+   * The shards, then the main file. A mix of two generations does not parse (see render.ts), and
+   * kubelet syncs a pod when the main Secret changes or the pod is poked (after this write): written
+   * last, the main Secret's change reaches kubelet after the shards', so those syncs find the shards
+   * in place. Written at once, the main one often came first, and the server's reload was refused.
    */
   async write(rendered: Rendered): Promise<void> {
-    await Promise.all([this.applyShards(rendered.shards), this.applySecret(rendered)]);
+    await this.applyShards(rendered.shards);
+    await this.applySecret(rendered);
     await this.deleteStaleShards(rendered.shards.length);
   }
 
@@ -91,9 +94,12 @@ export class ConfigSecrets {
         const name = `${config.authSecretName}-${index}`;
         const key = shardFileName(index);
         const data = Buffer.from(text, 'utf8').toString('base64');
-        if (this.shardContents.get(index) === data) return;
-        const current = await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`);
-        if (current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
+        const known = this.shardContents.get(index);
+        if (known === data) return;
+        // What the Secret holds is read only when unknown (after a start or a resync): a shard that
+        // changed since the operator's last write of it is written straight away.
+        const current = known === undefined ? await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`) : undefined;
+        if (known !== undefined || current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
         this.shardContents.set(index, data);
       },
     );
