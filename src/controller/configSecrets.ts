@@ -99,7 +99,8 @@ export class ConfigSecrets {
         // What the Secret holds is read only when unknown (after a start or a resync): a shard that
         // changed since the operator's last write of it is written straight away.
         const current = known === undefined ? await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`) : undefined;
-        if (known !== undefined || current?.data?.[key] !== data || Object.keys(current.data).length !== 1) await this.applyConfigSecret(name, key, data, {});
+        const inPlace = current?.data?.[key] === data && Object.keys(current.data).length === 1;
+        if (!inPlace) await this.applyConfigSecret(name, key, data, {});
         this.shardContents.set(index, data);
       },
     );

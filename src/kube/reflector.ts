@@ -152,7 +152,7 @@ export class Reflector<T extends KubeObject> {
 
 /**
  * The object as the cache keeps it: without metadata.managedFields, which the operator never reads and
- * and which server-side apply fills with a field tree per manager for every object held.
+ * which server-side apply fills with a field tree per manager for every object held.
  * The object is fresh from JSON.parse, not shared yet.
  */
 function trimmed<T extends KubeObject>(object: T): T {

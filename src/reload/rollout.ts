@@ -252,7 +252,7 @@ export class ServerRollout implements Rollout {
 }
 
 /** The first pod alone, then the rest in groups of `size`. */
-export function batches<T>(items: readonly T[], size: number): T[][] {
+function batches<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = items.length > 0 ? [[items[0]!]] : [];
   for (let i = 1; i < items.length; i += Math.max(1, size)) out.push(items.slice(i, i + Math.max(1, size)));
   return out;
