@@ -6,9 +6,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/auth/compile.js';
-import { DEFAULT_SHARDS, render, shardFileName, type Rendered } from '../src/auth/render.js';
+import { DEFAULT_SHARDS, render, RenderCache, shardFileName, type Rendered } from '../src/auth/render.js';
 import { binary } from '../test/support/binaries.js';
 import { keyWithoutSeed } from '../src/auth/keys.js';
+import { MemberCache } from '../src/auth/memberCache.js';
 import type { AccessMode, Member, Room } from '../src/api/types.js';
 import { report, stats } from './report.js';
 
@@ -84,6 +85,7 @@ async function benchAt(count: number, dir: string): Promise<void> {
       if (i % 2 === 0 && count >= 10_000) parseTimes.push(serverParseMs(rendered, dir));
     }
     if (accepted !== count) throw new Error(`bench world is wrong: ${accepted} of ${count} members accepted`);
+    const change = changeTimes(rooms, members, runs);
     const s = stats(times);
     report({
       bench: 'compile+render',
@@ -99,11 +101,42 @@ async function benchAt(count: number, dir: string): Promise<void> {
       configBytes: bytes,
       shardFiles: shards,
       largestFileBytes: largestFile,
+      // What the operator does for each change: compile+render with the cache of the compile before.
+      changeMedianMs: stats(change).medianMs,
+      changeMaxMs: stats(change).maxMs,
       ...(parseTimes.length > 0 && {
         natsParseMedianMs: stats(parseTimes).medianMs,
         // The goal: compile+render at most 0.12x of the server's own parse of what it renders.
         ratioToNatsParse: +(s.medianMs / stats(parseTimes).medianMs).toFixed(3),
+        changeRatioToNatsParse: +(stats(change).medianMs / stats(parseTimes).medianMs).toFixed(3),
       }),
     });
   }
+}
+
+/**
+ * One Member changed at a time (a room reference's access rotated), compiled and rendered with the
+ * MemberCache and RenderCache of the compile before, as the operator does. The last config is checked against a compile
+ * without the cache: the same bytes.
+ */
+function changeTimes(rooms: Room[], members: Member[], runs: number): number[] {
+  const cache = new MemberCache();
+  const layout = { shardCount: DEFAULT_SHARDS, cache: new RenderCache() };
+  let current = [...members];
+  render(compile(rooms, current, { cache }).model, layout);
+  const times: number[] = [];
+  let rendered: Rendered | undefined;
+  for (let i = 0; i < runs; i++) {
+    const at = (i * 997) % current.length;
+    const before = current[at]!;
+    const refs = before.spec!.rooms!.map((r, k) => (k === 0 ? { ...r, access: MODES[(MODES.indexOf(r.access) + 1) % MODES.length]! } : r));
+    current = current.with(at, { ...before, spec: { ...before.spec, rooms: refs } });
+    const start = performance.now();
+    rendered = render(compile(rooms, current, { cache }).model, layout);
+    times.push(performance.now() - start);
+    if (cache.computed !== 1) throw new Error(`the cache recompiled ${cache.computed} members for one change`);
+  }
+  const fresh = render(compile(rooms, current).model, { shardCount: DEFAULT_SHARDS });
+  if (fresh.hash !== rendered!.hash) throw new Error('compile with the cache rendered another config than without it');
+  return times;
 }

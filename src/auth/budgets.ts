@@ -8,8 +8,16 @@ import { DEFAULT_BUDGET, reject, type Budgets, type NamespaceBudget, type Permis
  * writes; counted without rendering, which compile() cannot afford for every member).
  */
 export function userEntryBytes(publicKey: string, p: Permissions): number {
-  return 110 + publicKey.length + subjectBytes(p.publish.allow) + subjectBytes(p.publish.deny) + subjectBytes(p.subscribe.allow) + subjectBytes(p.subscribe.deny);
+  let bytes = Object.isFrozen(p) ? permissionBytes.get(p) : undefined;
+  if (bytes === undefined) {
+    bytes = subjectBytes(p.publish.allow) + subjectBytes(p.publish.deny) + subjectBytes(p.subscribe.allow) + subjectBytes(p.subscribe.deny);
+    if (Object.isFrozen(p)) permissionBytes.set(p, bytes);
+  }
+  return 110 + publicKey.length + bytes;
 }
+
+/** Of frozen permissions (see frozenPermissions()), which a MemberCache hands to the next compile. */
+const permissionBytes = new WeakMap<Permissions, number>();
 
 function subjectBytes(subjects: readonly string[]): number {
   let n = 0;

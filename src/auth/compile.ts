@@ -2,7 +2,7 @@
 // Pure and deterministic: no I/O, no clock, inputs never mutated. Rejected objects are left out of the
 // model and never change anyone else's permissions; everything a user can set is checked here.
 // The parts: model.ts (types), rooms.ts, members.ts, conflicts.ts, budgets.ts, ordering.ts; this file
-// puts them in order.
+// puts them in order. memberCache.ts lets a compile reuse the last one's per-member results.
 import type { Member, Room } from '../api/types.js';
 import { isDnsLabel, isSubject } from '../api/grammar.js';
 import { isLiteral, isWithinRoot } from './subjects.js';
@@ -12,7 +12,7 @@ import { BudgetTracker, overBudget, userEntryBytes } from './budgets.js';
 import { claimConflict, importConflicts, rejectOverlappingOffers } from './conflicts.js';
 import { compileMember, notGranted } from './members.js';
 import { DEFAULT_ACCOUNT, DEFAULT_JETSTREAM_LIMITS, keyOf, reject, type CompileOptions, type Compiled, type MemberResult, type RoomResult, type UserEntry } from './model.js';
-import { byAgeOf, byPublicKey, oldestFirst } from './ordering.js';
+import { byPublicKey, oldestFirst } from './ordering.js';
 import { compileRoom, entryOf, guestAccessOf, isStreamOf, type RoomEntry, type RoomIndex } from './rooms.js';
 
 export function compile(rooms: readonly Room[], members: readonly Member[], options: CompileOptions = {}): Compiled {
@@ -25,7 +25,7 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   const roomBudgets = new BudgetTracker(options.budgets);
   // Per namespace, its accepted rooms' streams (one stream, one room: the older keeps it).
   const streams = new Map<string, Map<string, string>>();
-  const byAge = [...rooms].sort((a, b) => byAgeOf(a.metadata, b.metadata));
+  const byAge = oldestFirst(rooms, new Array(rooms.length)).map((r) => rooms[r]!);
   for (const room of byAge) {
     const key = keyOf(room.metadata);
     let verdict = compileRoom(room, options);
@@ -57,12 +57,14 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
   // settled oldest first so that the older Member keeps its key or inbox. The second pass is the one
   // working with Maps as large as the member count; on its own, it keeps them in the cache.
   const keys: string[] = new Array(members.length);
-  const order = oldestFirst(members, keys);
+  const order = oldestFirst(members, keys, options.cache?.identify);
   const conflicts = importConflicts(order.map((m) => members[m]!), roomIndex);
   const granted: RoomEntry[] = [];
+  const cache = options.cache;
+  cache?.begin(options);
   const results = order.map((m, i) => {
     granted.length = 0;
-    const result = compileMember(members[m]!, keys[m]!, options, roomIndex, conflicts, granted);
+    const result = (cache ?? MEMBER_COMPILER).compile(members[m]!, keys[m]!, options, roomIndex, conflicts, granted);
     // Counted here, where the rooms are at hand; a member that loses a conflict below is taken back out.
     // A room listed more than once counts its member once.
     for (const entry of granted) {
@@ -73,6 +75,7 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
     }
     return result;
   });
+  cache?.sweep();
 
   const memberResults = new Map<string, MemberResult>();
   const keyOwners = new Map<string, string>();
@@ -103,11 +106,13 @@ export function compile(rooms: readonly Room[], members: readonly Member[], opti
       } else {
         const counted = new Set(result.rooms.filter((r) => r.granted).map((r) => roomIndex.get(r.namespace)!.get(r.room)!));
         for (const entry of counted) entry.verdict.memberCount--;
-        Object.assign(result, conflict, { permissions: undefined, rooms: result.rooms.map(notGranted) });
+        // A copy: the result may be the cache's, reused by the next compile.
+        results[i] = { ...result, ...conflict, permissions: undefined, rooms: result.rooms.map(notGranted) };
       }
     }
-    memberResults.set(key, result);
-    if (result.accepted) settled.push({ key, namespace, result });
+    const final = results[i]!;
+    memberResults.set(key, final);
+    if (final.accepted) settled.push({ key, namespace, result: final });
   }
 
   const users: UserEntry[] = [];
@@ -148,6 +153,9 @@ function guestUses(settled: readonly Settled[], roomIndex: RoomIndex): GuestUse[
   }
   return uses;
 }
+
+/** Without a cache: every member compiled afresh. */
+const MEMBER_COMPILER = { compile: compileMember };
 
 function checkOptions(options: CompileOptions): void {
   const bad = (what: string, value: unknown) => {

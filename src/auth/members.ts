@@ -7,7 +7,7 @@ import { canonical } from './subjects.js';
 import { consumerName, ownConsumerSubjects, ownPushConsumerSubjects, produceSubjects, pushDeliverSubject, readSubjects } from './jetstream.js';
 import { JETSTREAM_NAME_MAX_LENGTH } from '../api/grammar.js';
 import { isValidPublicUserKey } from './keys.js';
-import { reject, type CompileOptions, type MemberResult, type Permissions, type RoomResult } from './model.js';
+import { frozenPermissions, reject, type CompileOptions, type MemberResult, type RoomResult } from './model.js';
 import { checkName, refusal, type RoomEntry, type RoomIndex } from './rooms.js';
 
 const PUBLISHES: ReadonlySet<AccessMode> = new Set(['Publish', 'PublishSubscribe', 'Request']);
@@ -116,11 +116,11 @@ export function compileMember(
     if (ref.access === 'Respond') allowResponses = true;
   }
 
-  const permissions: Permissions = {
+  const permissions = frozenPermissions({
     publish: { allow: canonical(publish), deny: canonical(spec.deny?.publish ?? []) },
     subscribe: { allow: canonical(subscribe), deny: canonical(spec.deny?.subscribe ?? []) },
     allowResponses,
-  };
+  });
   return {
     accepted: true,
     reason: unresolved === 0 ? 'Accepted' : 'SomeRoomsUnresolved',

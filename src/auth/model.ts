@@ -3,6 +3,7 @@
 import type { ObjectMeta, MemberRoomStatus } from '../api/types.js';
 import type { RoomRefReason, VerdictReason } from '../api/conditions.js';
 import type { AccountModel, JetStreamLimits } from './accounts.js';
+import type { MemberCache } from './memberCache.js';
 
 export interface CompileOptions {
   /**
@@ -37,6 +38,11 @@ export interface CompileOptions {
    * seed). Absent (the offline render): a placeholder no one can sign for.
    */
   streamAdminKey?: (namespace: string) => string;
+  /**
+   * Results of earlier compiles, reused for members none of whose inputs changed (see memberCache.ts);
+   * the answer is the same without it. The caller keeps it from one compile to the next.
+   */
+  cache?: MemberCache;
 }
 
 /** An account's JetStream limits unless the cluster admin set others (--jetstream-limits). */
@@ -95,6 +101,19 @@ export interface Permissions {
    * allow_responses, one reply within two minutes), in its own namespace's account only.
    */
   allowResponses: boolean;
+}
+
+/**
+ * Permissions that can no longer change: the cache may hand them to the next compile, and render()
+ * keeps the text it wrote for them (see userBody()).
+ */
+export function frozenPermissions(p: Permissions): Permissions {
+  for (const side of [p.publish, p.subscribe]) {
+    Object.freeze(side.allow);
+    Object.freeze(side.deny);
+    Object.freeze(side);
+  }
+  return Object.freeze(p);
 }
 
 export interface MemberResult extends Verdict {

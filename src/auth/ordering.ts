@@ -1,6 +1,6 @@
 // Orders compile() settles conflicts in, and the order users are written in, computed the way the
 // speed goal needs: sorts over flat arrays of numbers, not over one object per member.
-import type { Member, ObjectMeta } from '../api/types.js';
+import type { ObjectMeta } from '../api/types.js';
 import { keyOf, type UserEntry } from './model.js';
 
 /** Oldest first, then by namespace/name. */
@@ -20,15 +20,24 @@ export function timeOf(meta: ObjectMeta): number {
   return Number.isNaN(ms) ? Number.POSITIVE_INFINITY : ms;
 }
 
+/** What oldestFirst() reads of a member: its `namespace/name` and creation time (see timeOf()). */
+export interface Identity {
+  key: string;
+  time: number;
+}
+
 /**
  * Indices of `members` by creation time, then namespace/name: the order in which conflicts are settled.
  * Fills `keys` with each member's namespace/name. The sort reads flat arrays, not one object per member.
+ * `identify` may answer from memory (a MemberCache: the same key string every time also keeps its hash,
+ * which every Map keyed by it would otherwise compute again).
  */
-export function oldestFirst(members: readonly Member[], keys: string[]): number[] {
+export function oldestFirst<T extends { metadata: ObjectMeta }>(members: readonly T[], keys: string[], identify?: (member: T) => Identity): number[] {
   const times = new Float64Array(members.length);
   for (let i = 0; i < members.length; i++) {
-    times[i] = timeOf(members[i]!.metadata);
-    keys[i] = keyOf(members[i]!.metadata);
+    const known = identify?.(members[i]!);
+    times[i] = known?.time ?? timeOf(members[i]!.metadata);
+    keys[i] = known?.key ?? keyOf(members[i]!.metadata);
   }
   const order = indices(members.length);
   order.sort((a, b) => {

@@ -4,7 +4,7 @@
 // list would mean "everything" to nats-server, so it is written as an explicit deny of `>`.
 import { createHash } from 'node:crypto';
 import { LOCKED_USER_KEY } from './keys.js';
-import type { AuthModel, SubjectPermission, UserEntry } from './model.js';
+import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 import type { AccountJetStream, AccountModel } from './accounts.js';
 import { STREAM_ADMIN_INBOX, streamAdminPublish } from './jetstream.js';
 
@@ -44,6 +44,8 @@ export interface RenderOptions {
    * that all land in one shard and fill it (which would stop every later change).
    */
   shardSalt?: string;
+  /** Shards of the last render, reused where unchanged (see RenderCache); the caller keeps it. */
+  cache?: RenderCache;
 }
 
 /**
@@ -116,12 +118,23 @@ function jetstreamOf(js: AccountJetStream): { limits: string; admin: string } {
   };
 }
 
+/**
+ * The text written for frozen permissions (see frozenPermissions()), with the key it was written with:
+ * a member whose compile result the cache reused is not rendered again.
+ */
+const writtenBodies = new WeakMap<Permissions, { publicKey: string; body: string }>();
+
 /** A user's map, `{nkey: ..., permissions: {...}}`. */
 function userBody(entry: UserEntry): string {
+  const frozen = Object.isFrozen(entry.permissions);
+  const known = frozen ? writtenBodies.get(entry.permissions) : undefined;
+  if (known?.publicKey === entry.publicKey) return known.body;
   const { publish, subscribe, allowResponses } = entry.permissions;
   // Permissions before the key: with several unsafe values, the error names the same one as always.
   const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}${allowResponses ? ', allow_responses: true' : ''}`;
-  return `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
+  const body = `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
+  if (frozen) writtenBodies.set(entry.permissions, { publicKey: entry.publicKey, body });
+  return body;
 }
 
 /**
@@ -172,36 +185,74 @@ export const MIN_USER_LINE_CHARS = 120;
  */
 function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
   const count = options.shardCount ?? DEFAULT_SHARDS;
-  // Built side by side in small chunks (see CHUNK_CHARS): together they stay as small as one.
-  const flushAt = Math.max(1024, CHUNK_CHARS / count);
-  const shards = Array.from({ length: count }, (_, s) => ({
-    hash: createHash('sha256'),
-    chunks: [] as string[],
-    chunk: `# Shard ${s + 1} of ${count} of the auth config.\n`,
-    users: 0,
-  }));
-  const refs: string[] = [];
   const seed = shardSeed(options.shardSalt ?? '');
+  const members: string[][] = Array.from({ length: count }, () => []);
+  const bodies: string[][] = Array.from({ length: count }, () => []);
+  const refs: string[] = [];
   for (const entry of model.users) {
     const s = shardOf(entry.publicKey, count, seed);
-    const shard = shards[s]!;
-    const name = `U${s + 1}_${shard.users++}`;
-    shard.chunk += `# ${entry.member}\n${name} = ${userBody(entry)}\n`;
-    if (shard.chunk.length >= flushAt) {
-      shard.hash.update(shard.chunk);
-      shard.chunks.push(shard.chunk);
-      shard.chunk = '';
-    }
-    refs.push(`$${name}\n`);
+    refs.push(`$U${s + 1}_${members[s]!.length}\n`);
+    members[s]!.push(entry.member);
+    bodies[s]!.push(userBody(entry));
   }
+  const known = options.cache?.shardsFor(count, seed);
   const guards: string[] = [];
-  const files = shards.map((shard, s) => {
-    const guard = `S${s + 1}_${shard.hash.update(shard.chunk).digest('hex').slice(0, 32)}`;
-    guards.push(guard);
-    shard.chunks.push(`${shard.chunk}# Guard: the main file of the same generation uses it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`);
-    return shard.chunks.join('');
+  const files = members.map((names, s) => {
+    const last = known?.[s];
+    const shard = last && sameStrings(last.members, names) && sameStrings(last.bodies, bodies[s]!) ? last : shardFile(s, count, names, bodies[s]!);
+    if (known) known[s] = shard;
+    guards.push(shard.guard);
+    return shard.text;
   });
   return renderMain(model, options, byAccount(model, refs), files, guards)!;
+}
+
+interface ShardFile {
+  members: string[];
+  bodies: string[];
+  text: string;
+  guard: string;
+}
+
+/** One shard: its users as variables `U<shard>_<n>`, then its guard (see renderSharded()). */
+function shardFile(s: number, count: number, members: string[], bodies: string[]): ShardFile {
+  const hash = createHash('sha256');
+  const chunks: string[] = [];
+  let chunk = `# Shard ${s + 1} of ${count} of the auth config.\n`;
+  for (let n = 0; n < members.length; n++) {
+    chunk += `# ${members[n]}\nU${s + 1}_${n} = ${bodies[n]}\n`;
+    if (chunk.length >= CHUNK_CHARS) {
+      hash.update(chunk);
+      chunks.push(chunk);
+      chunk = '';
+    }
+  }
+  const guard = `S${s + 1}_${hash.update(chunk).digest('hex').slice(0, 32)}`;
+  chunks.push(`${chunk}# Guard: the main file of the same generation uses it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`);
+  return { members, bodies, text: chunks.join(''), guard };
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * The shard files of the last render, kept by the caller: a shard whose users and their entries are
+ * unchanged is not written and hashed again (a change to one member rewrites one of 32). The same
+ * bytes with or without it.
+ */
+export class RenderCache {
+  private count = -1;
+  private seed = -1;
+  private shards: ShardFile[] = [];
+
+  /** The shards last rendered with this count and salt (emptied when either differs). */
+  shardsFor(count: number, seed: number): ShardFile[] {
+    if (count !== this.count || seed !== this.seed) [this.count, this.seed, this.shards] = [count, seed, []];
+    return this.shards;
+  }
 }
 
 /** Subject prefix of the shard guards (see renderSharded). */

@@ -4,7 +4,8 @@
 import { compile } from '../auth/compile.js';
 import type { AuthModel, Compiled, CompileOptions } from '../auth/model.js';
 import { withoutAdditions } from '../auth/pressure.js';
-import { render, type Rendered } from '../auth/render.js';
+import { render, RenderCache, type Rendered } from '../auth/render.js';
+import { MemberCache } from '../auth/memberCache.js';
 import { API_VERSION, type Member, type Room } from '../api/types.js';
 import type { OperatorConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -76,6 +77,9 @@ export class Reconciler {
   /** The last prepare(), with the input version it was made from. */
   private prepared?: { inputs: number; result: Prepared };
   private readonly compileOptions: CompileOptions;
+  /** What the last compile and render found per member and per shard: a change redoes only its own. */
+  private readonly memberCache = new MemberCache();
+  private readonly renderCache = new RenderCache();
   readonly secrets: ConfigSecrets;
   private readonly finalizers: StreamFinalizers;
 
@@ -91,6 +95,7 @@ export class Reconciler {
       reservedKeys: deps.systemUserKey ? [deps.systemUserKey] : [],
       ...(deps.streamAdminKey && { streamAdminKey: deps.streamAdminKey }),
       jetstreamLimits: config.jetstreamLimits,
+      cache: this.memberCache,
     };
   }
 
@@ -226,6 +231,7 @@ export class Reconciler {
       maxFileBytes: config.maxSecretBytes,
       shardCount: config.authShards,
       ...(this.deps.shardSalt && { shardSalt: this.deps.shardSalt }),
+      cache: this.renderCache,
     });
   }
 
