@@ -108,7 +108,7 @@ export class MemberCache {
 }
 
 /** Same inputs: the same object, or the same object at the same generation (see the top of the file). */
-export function sameObject(a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta }): boolean {
+function sameObject(a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta }): boolean {
   if (a === b) return true;
   const x = a.metadata;
   const y = b.metadata;
