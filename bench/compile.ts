@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile } from '../src/auth/compile.js';
-import { DEFAULT_SHARDS, render, RenderCache, shardFileName, type Rendered } from '../src/auth/render.js';
+import { DEFAULT_SHARDS, includedFiles, render, RenderCache, type Rendered } from '../src/auth/render.js';
 import { binary } from '../test/support/binaries.js';
 import { keyWithoutSeed } from '../src/auth/keys.js';
 import { MemberCache } from '../src/auth/memberCache.js';
@@ -37,7 +37,7 @@ export function world(memberCount: number, roomCount = 1000): { rooms: Room[]; m
 /** Writes the files as the operator's Secrets hold them and times `nats-server -t` on them. */
 function serverParseMs(rendered: Rendered, dir: string): number {
   writeFileSync(join(dir, 'auth.conf'), rendered.text);
-  rendered.shards.forEach((text, i) => writeFileSync(join(dir, shardFileName(i + 1)), text));
+  for (const [name, text] of Object.entries(includedFiles(rendered))) writeFileSync(join(dir, name), text);
   const start = performance.now();
   const run = spawnSync(binary('nats-server'), ['-t', '-c', join(dir, 'auth.conf')], { encoding: 'utf8' });
   const ms = performance.now() - start;

@@ -3,6 +3,7 @@
 // while a config too large for its Secrets holds additions back (see pressure.ts). It reads only
 // render()'s own strict layout (one entry a line, every value a safe token between quotes) and
 // answers undefined for anything else, such as a config an older operator version wrote.
+import { createHash } from 'node:crypto';
 import type { AccountModel, ExportEntry, ImportEntry, JetStreamLimits, LinkKind } from './accounts.js';
 import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 
@@ -25,10 +26,11 @@ const ADMIN_MEMBER = 'operator';
 
 export function parseRendered(main: string, shards: readonly string[]): AuthModel | undefined {
   const variables = new Map<string, { member: string; body: string }>();
-  for (const shard of shards) {
-    // Files of two generations (the main Secret read from a cache, a shard written since) do not mix.
-    const guard = /^(S\d+_[0-9a-f]+) = /m.exec(shard)?.[1];
-    if (!guard || !main.includes(`$${guard}`)) return undefined;
+  for (const [i, shard] of shards.entries()) {
+    // Files of two generations (the main Secret read from a cache, a shard written since) do not mix:
+    // the main file names each shard's guard, the hash of its content (see render.ts).
+    const guard = `S${i + 1}_${createHash('sha256').update(shard).digest('hex').slice(0, 32)}`;
+    if (!main.includes(`$${guard},`) && !main.includes(`$${guard}]`)) return undefined;
     let member: string | undefined;
     for (const line of shard.split('\n')) {
       const m = SHARD_MEMBER.exec(line);

@@ -13,6 +13,8 @@ export interface Rendered {
   text: string;
   /** Files the main one includes (`users-1.conf`, ...) when the config is too large for one; else empty. */
   shards: string[];
+  /** Per shard, its guard file (`guard-1.conf`, ...): one variable named after the shard's content, kept in the shard's Secret. */
+  guards: string[];
   /** The generation: sha256 (hex) of the main file without the generation marker (it covers the shards through their guards). */
   hash: string;
   /**
@@ -27,6 +29,17 @@ export interface Rendered {
 export const MAX_FILE_BYTES = 1_000_000;
 
 export const shardFileName = (index: number) => `users-${index}.conf`;
+export const guardFileName = (index: number) => `guard-${index}.conf`;
+
+/** Shard `index` (1-based) as the files of its Secret: its users and its guard (one Secret, so kubelet delivers them together). */
+export function shardSecretFiles(rendered: Rendered, index: number): Record<string, string> {
+  return { [shardFileName(index)]: rendered.shards[index - 1]!, [guardFileName(index)]: rendered.guards[index - 1]! };
+}
+
+/** Every file the main one includes, by name (none for a config in one file). */
+export function includedFiles(rendered: Rendered): Record<string, string> {
+  return Object.assign({}, ...rendered.shards.map((_, i) => shardSecretFiles(rendered, i + 1))) as Record<string, string>;
+}
 
 export interface RenderOptions {
   /**
@@ -151,7 +164,7 @@ export function render(model: AuthModel, options: RenderOptions = {}): Rendered 
   const limit = options.shardCount === 0 ? Infinity : (options.maxFileBytes ?? MAX_FILE_BYTES);
   // Rendering a file that will not fit is wasted work: skip it when the count alone rules it out.
   const surelyTooLarge = model.users.length * MIN_USER_LINE_CHARS > limit;
-  return (surelyTooLarge ? undefined : renderMain(model, options, byAccount(model, model.users), [], [], limit)) ?? renderSharded(model, options);
+  return (surelyTooLarge ? undefined : renderMain(model, options, byAccount(model, model.users), [], limit)) ?? renderSharded(model, options);
 }
 
 const ACCOUNT_NAME = /^[A-Za-z0-9_-]+$/;
@@ -176,12 +189,13 @@ export const MIN_USER_LINE_CHARS = 120;
  * rewrites one shard and never moves users between shards), and the main file includes the shards
  * and lists the variables.
  *
- * Each shard also defines a guard variable named after the hash of its content, which the main file
- * uses (as a subject the locked user may not publish to). A mix of files from two generations,
- * kubelet delivering between the operator's Secret writes, therefore never parses: the main file
- * needs a guard the old shard does not define, or a new shard defines one the old main file does not
- * use, which nats-server refuses as an unknown field. The generation hash covers the shards through
- * their guards.
+ * Each shard's Secret also holds a guard file: one variable named after the hash of the shard's
+ * content. The main file includes the guards first and names every one it expects (as subjects the
+ * locked user may not publish to) before it includes a single shard. A mix of files from two
+ * generations, kubelet delivering between the operator's Secret writes, therefore never parses, and
+ * the server refuses it within the first lines (a variable the main file names is not defined), not
+ * after reading megabytes of shards: the rollout's retry costs moments, not a reload. The generation
+ * hash covers the shards through their guards.
  */
 function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
   const count = options.shardCount ?? DEFAULT_SHARDS;
@@ -196,25 +210,25 @@ function renderSharded(model: AuthModel, options: RenderOptions): Rendered {
     bodies[s]!.push(userBody(entry));
   }
   const known = options.cache?.shardsFor(count, seed);
-  const guards: string[] = [];
-  const files = members.map((names, s) => {
+  const shards = members.map((names, s) => {
     const last = known?.[s];
     const shard = last && sameStrings(last.members, names) && sameStrings(last.bodies, bodies[s]!) ? last : shardFile(s, count, names, bodies[s]!);
     if (known) known[s] = shard;
-    guards.push(shard.guard);
-    return shard.text;
+    return shard;
   });
-  return renderMain(model, options, byAccount(model, refs), files, guards)!;
+  return renderMain(model, options, byAccount(model, refs), shards)!;
 }
 
 interface ShardFile {
   members: string[];
   bodies: string[];
   text: string;
+  /** The guard variable's name, and its file. */
   guard: string;
+  guardText: string;
 }
 
-/** One shard: its users as variables `U<shard>_<n>`, then its guard (see renderSharded()). */
+/** One shard: its users as variables `U<shard>_<n>`, and its guard (see renderSharded()). */
 function shardFile(s: number, count: number, members: string[], bodies: string[]): ShardFile {
   const hash = createHash('sha256');
   const chunks: string[] = [];
@@ -227,9 +241,10 @@ function shardFile(s: number, count: number, members: string[], bodies: string[]
       chunk = '';
     }
   }
+  chunks.push(chunk);
   const guard = `S${s + 1}_${hash.update(chunk).digest('hex').slice(0, 32)}`;
-  chunks.push(`${chunk}# Guard: the main file of the same generation uses it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`);
-  return { members, bodies, text: chunks.join(''), guard };
+  const guardText = `# Guard of ${shardFileName(s + 1)}, named after its content: the main file of the same generation names it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`;
+  return { members, bodies, text: chunks.join(''), guard, guardText };
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
@@ -255,6 +270,9 @@ export class RenderCache {
   }
 }
 
+/** The variable of the main file that names every shard's guard (see renderSharded). */
+const LOCKED_DENY = 'LOCKED_PUBLISH_DENY';
+
 /** Subject prefix of the shard guards (see renderSharded). */
 export const SHARD_GUARD_PREFIX = 'natsrooms.shard.';
 
@@ -266,8 +284,7 @@ function renderMain(
   model: AuthModel,
   options: RenderOptions,
   usersByAccount: ReadonlyMap<string, readonly (UserEntry | string)[]>,
-  shards: string[],
-  guards: string[],
+  shards: readonly ShardFile[],
   limit = Infinity,
 ): Rendered | undefined {
   const hash = createHash('sha256');
@@ -279,8 +296,14 @@ function renderMain(
     size += chunk.length;
   };
   let chunk = '# Generated by nats-rooms-operator from Room and Member resources. Do not edit: it is rewritten.\n';
-  for (let i = 1; i <= shards.length; i++) chunk += `include "${shardFileName(i)}"\n`;
-  const lockedDeny = guards.length === 0 ? '[">"]' : `[">", ${guards.map((g) => `$${g}`).join(', ')}]`;
+  let lockedDeny = '[">"]';
+  if (shards.length > 0) {
+    for (let i = 1; i <= shards.length; i++) chunk += `include "${guardFileName(i)}"\n`;
+    // A guard this generation does not find fails here, before a shard is read (see renderSharded()).
+    chunk += `${LOCKED_DENY} = [">", ${shards.map((s) => `$${s.guard}`).join(', ')}]\n`;
+    for (let i = 1; i <= shards.length; i++) chunk += `include "${shardFileName(i)}"\n`;
+    lockedDeny = `$${LOCKED_DENY}`;
+  }
   chunk +=
     'accounts: {\n' +
     `  ${quote(model.account)}: {\n` +
@@ -317,7 +340,7 @@ function renderMain(
   tail += '}\n';
   if (size + tail.length > limit) return undefined;
   chunks.push(tail);
-  return { text: chunks.join(''), shards, hash: digest, serviceImporters: model.accounts.filter((a) => a.imports.some((i) => i.kind === 'service')).map((a) => a.name) };
+  return { text: chunks.join(''), shards: shards.map((s) => s.text), guards: shards.map((s) => s.guardText), hash: digest, serviceImporters: model.accounts.filter((a) => a.imports.some((i) => i.kind === 'service')).map((a) => a.name) };
 }
 
 const FNV_OFFSET = 0x811c9dc5;

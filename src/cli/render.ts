@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compile } from '../auth/compile.js';
 import type { Compiled, CompileOptions } from '../auth/model.js';
-import { DEFAULT_SHARDS, MAX_FILE_BYTES, render, shardFileName, type Rendered } from '../auth/render.js';
+import { DEFAULT_SHARDS, includedFiles, MAX_FILE_BYTES, render, type Rendered } from '../auth/render.js';
 import { keyWithoutSeed } from '../auth/keys.js';
 import { loadManifests } from './load.js';
 
@@ -120,7 +120,7 @@ export function runRender(argv: string[], out = process.stdout, err = process.st
   } else if (sharded && args.output === 'text') {
     err.write(
       `render: the config is sharded (${compiled.model.users.length} members, more than ${maxFileBytes} bytes): ` +
-        `auth.conf includes ${rendered.shards.length} files users-N.conf, which stdout cannot hold. ` +
+        `auth.conf includes ${rendered.shards.length} files users-N.conf (and their guard-N.conf), which stdout cannot hold. ` +
         `Pass --out <dir> to write them all (or --output json).\n`,
     );
     return 2;
@@ -130,7 +130,7 @@ export function runRender(argv: string[], out = process.stdout, err = process.st
       `${JSON.stringify(
         {
           config: rendered.text,
-          shards: Object.fromEntries(rendered.shards.map((text, i) => [shardFileName(i + 1), text])),
+          shards: includedFiles(rendered),
           hash: rendered.hash,
           problems: loaded.problems,
           rooms: Object.fromEntries(compiled.rooms),
@@ -162,10 +162,10 @@ export function runRender(argv: string[], out = process.stdout, err = process.st
 function writeFiles(dir: string, rendered: Rendered): string[] {
   mkdirSync(dir, { recursive: true });
   const wanted = new Map<string, string>([['auth.conf', rendered.text]]);
-  rendered.shards.forEach((text, i) => wanted.set(shardFileName(i + 1), text));
+  for (const [name, text] of Object.entries(includedFiles(rendered))) wanted.set(name, text);
   const lines: string[] = [];
   for (const name of readdirSync(dir)) {
-    if (/^users-[0-9]+\.conf$/.test(name) && !wanted.has(name)) {
+    if (/^(users|guard)-[0-9]+\.conf$/.test(name) && !wanted.has(name)) {
       rmSync(join(dir, name));
       lines.push(`removed   ${join(dir, name)} (not part of this config)`);
     }

@@ -6,7 +6,7 @@
 import { CONFIG_HASH_ANNOTATION, FIELD_MANAGER, MANAGED_BY } from '../api/metadata.js';
 import type { AuthModel } from '../auth/model.js';
 import { parseRendered } from '../auth/parse.js';
-import { shardFileName, type Rendered } from '../auth/render.js';
+import { shardFileName, shardSecretFiles, type Rendered } from '../auth/render.js';
 import { systemClock, type Clock } from '../clock.js';
 import type { OperatorConfig } from '../config.js';
 import { CONTENT_TYPE, ignoreNotFound, type KubeClient } from '../kube/client.js';
@@ -31,7 +31,7 @@ export class ConfigSecrets {
   private shardCount?: number;
   /** The main Secret as last written. */
   private lastWritten?: { hash: string; data: string };
-  /** Per shard index, the base64 content its Secret holds, as last written or read. */
+  /** Per shard index, the users file its Secret holds, as last written or read. */
   private readonly shardContents = new Map<number, string>();
   private shardsReadAt = 0;
   private readonly clock: Clock;
@@ -47,7 +47,7 @@ export class ConfigSecrets {
    * in place. Written at once, the main one often came first, and the server's reload was refused.
    */
   async write(rendered: Rendered): Promise<void> {
-    await this.applyShards(rendered.shards);
+    await this.applyShards(rendered);
     await this.applySecret(rendered);
     await this.deleteStaleShards(rendered.shards.length);
   }
@@ -77,37 +77,39 @@ export class ConfigSecrets {
   }
 
   /**
-   * Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the key users-i.conf.
-   * Only shards whose content changed are written; what each holds is remembered from the last
-   * write and forgotten at each periodic resync, which reads them back (restoring any edit).
+   * Shard i (1-based) of the config lives in the Secret <auth-secret>-i under the keys users-i.conf
+   * and guard-i.conf (see render.ts). Only shards whose content changed are written; what each holds
+   * is remembered from the last write and forgotten at each periodic resync, which reads them back
+   * (restoring any edit).
    */
-  private async applyShards(shards: string[]): Promise<void> {
+  private async applyShards(rendered: Rendered): Promise<void> {
     const { config, client } = this.deps;
     if (this.clock.now() - this.shardsReadAt > config.resyncIntervalMs) {
       this.shardContents.clear();
       this.shardsReadAt = this.clock.now();
     }
     await forEachLimited(
-      shards.map((text, i) => ({ text, index: i + 1 })),
+      rendered.shards.map((_, i) => i + 1),
       4,
-      async ({ text, index }) => {
+      async (index) => {
         const name = `${config.authSecretName}-${index}`;
-        const key = shardFileName(index);
-        const data = Buffer.from(text, 'utf8').toString('base64');
-        const known = this.shardContents.get(index);
-        if (known === data) return;
+        const files = shardSecretFiles(rendered, index);
+        // The guard is the hash of the users file, so that file alone tells whether the Secret changed.
+        const users = files[shardFileName(index)]!;
+        if (this.shardContents.get(index) === users) return;
+        const data = Object.fromEntries(Object.entries(files).map(([key, text]) => [key, Buffer.from(text, 'utf8').toString('base64')]));
         // What the Secret holds is read only when unknown (after a start or a resync): a shard that
         // changed since the operator's last write of it is written straight away.
-        const current = known === undefined ? await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`) : undefined;
-        const inPlace = current?.data?.[key] === data && Object.keys(current.data).length === 1;
-        if (!inPlace) await this.applyConfigSecret(name, key, data, {});
-        this.shardContents.set(index, data);
+        const current = !this.shardContents.has(index) ? await client.getOptional<Secret>(`${paths.secrets(config.natsNamespace)}/${name}`) : undefined;
+        const inPlace = !!current?.data && sameData(current.data, data);
+        if (!inPlace) await this.applyConfigSecret(name, data, {});
+        this.shardContents.set(index, users);
       },
     );
   }
 
   /** Server-side apply of one config Secret, owned by the operator's field manager. */
-  private async applyConfigSecret(name: string, key: string, base64: string, annotations: Record<string, string>): Promise<void> {
+  private async applyConfigSecret(name: string, data: Record<string, string>, annotations: Record<string, string>): Promise<void> {
     const { config, client } = this.deps;
     await client.request('PATCH', `${paths.secrets(config.natsNamespace)}/${name}`, {
       query: { fieldManager: FIELD_MANAGER, force: true },
@@ -117,7 +119,7 @@ export class ConfigSecrets {
         kind: 'Secret',
         type: 'Opaque',
         metadata: { name, namespace: config.natsNamespace, labels: { ...MANAGED_BY }, annotations },
-        data: { [key]: base64 },
+        data,
       },
     });
   }
@@ -140,9 +142,15 @@ export class ConfigSecrets {
     const current = this.deps.authSecret();
     const data = Buffer.from(rendered.text, 'utf8').toString('base64');
     if (current?.data?.[config.authSecretKey] === data && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash) return;
-    await this.applyConfigSecret(config.authSecretName, config.authSecretKey, data, { [CONFIG_HASH_ANNOTATION]: rendered.hash });
+    await this.applyConfigSecret(config.authSecretName, { [config.authSecretKey]: data }, { [CONFIG_HASH_ANNOTATION]: rendered.hash });
     this.lastWritten = { hash: rendered.hash, data };
     metrics.configGenerations.inc();
     log.info('auth config written', { configHash: rendered.hash.slice(0, 12), restored: current !== undefined && current.metadata.annotations?.[CONFIG_HASH_ANNOTATION] === rendered.hash });
   }
+}
+
+/** Whether a Secret's data is exactly these keys and values. */
+function sameData(current: Record<string, string>, wanted: Record<string, string>): boolean {
+  const keys = Object.keys(wanted);
+  return Object.keys(current).length === keys.length && keys.every((k) => current[k] === wanted[k]);
 }

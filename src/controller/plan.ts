@@ -34,7 +34,8 @@ export function sizeProblem(rendered: Rendered, limits: SecretLimits): string | 
   if (rendered.shards.length === 0 && main > maxSecretBytes) {
     return `the auth config would be ${main} bytes, more than --max-secret-bytes=${maxSecretBytes}, and --auth-shards=${limits.authShards} allows no shard Secrets`;
   }
-  const largest = Math.max(0, ...rendered.shards.map((s) => Buffer.byteLength(s)));
+  // A shard's Secret holds its users and its guard.
+  const largest = Math.max(0, ...rendered.shards.map((s, i) => Buffer.byteLength(s) + Buffer.byteLength(rendered.guards[i] ?? '')));
   if (largest > maxSecretBytes) {
     return `a shard of the auth config would be ${largest} bytes, more than --max-secret-bytes=${maxSecretBytes}: raise --auth-shards (and mount as many shard Secrets in the NATS pods)`;
   }
@@ -42,7 +43,7 @@ export function sizeProblem(rendered: Rendered, limits: SecretLimits): string | 
   return undefined;
 }
 
-export const renderedBytes = (rendered: Rendered) => [rendered.text, ...rendered.shards].reduce((n, t) => n + Buffer.byteLength(t), 0);
+export const renderedBytes = (rendered: Rendered) => [rendered.text, ...rendered.shards, ...rendered.guards].reduce((n, t) => n + Buffer.byteLength(t), 0);
 
 export const NOT_VERIFIED: Enforcement = {
   state: 'NotVerified',

@@ -53,12 +53,12 @@ describe('render --out of a sharded config', () => {
     expect(r.err).toMatch(/the config is sharded \(120 members.*Pass --out <dir>/);
   });
 
-  it('writes auth.conf and every users-N.conf, lists them on stdout, and nats-server accepts them', async () => {
+  it('writes auth.conf and every users-N.conf and guard-N.conf, lists them on stdout, and nats-server accepts them', async () => {
     const r = run(['-f', manifests, '--max-secret-bytes', '4000', '--auth-shards', '8', '--out', out]);
     expect(r.err).toMatch(/sharded into 8 files/);
     expect(r.code).toBe(0);
     const files = readdirSync(out).sort();
-    expect(files).toEqual(['auth.conf', ...Array.from({ length: 8 }, (_, i) => `users-${i + 1}.conf`)].sort());
+    expect(files).toEqual(['auth.conf', ...Array.from({ length: 8 }, (_, i) => [`users-${i + 1}.conf`, `guard-${i + 1}.conf`]).flat()].sort());
     for (const f of files) expect(r.out).toContain(`wrote     ${join(out, f)}`);
 
     const check = spawnSync(binary('nats-server'), ['-t', '-c', join(out, 'auth.conf')], { encoding: 'utf8' });
@@ -92,6 +92,7 @@ describe('render --out of a sharded config', () => {
     const check = spawnSync(binary('nats-server'), ['-t', '-c', join(out, 'auth.conf')], { encoding: 'utf8' });
     expect(check.status).toBe(0);
     expect(existsSync(join(out, 'users-1.conf'))).toBe(false);
+    expect(existsSync(join(out, 'guard-1.conf'))).toBe(false);
   });
 
   it('puts every shard into --output json', () => {
@@ -99,7 +100,7 @@ describe('render --out of a sharded config', () => {
     const r = run(['-f', manifests, '--max-secret-bytes', '4000', '--auth-shards', '4', '--output', 'json']);
     expect(r.code).toBe(0);
     const json = JSON.parse(r.out) as { config: string; shards: Record<string, string> };
-    expect(Object.keys(json.shards)).toEqual(['users-1.conf', 'users-2.conf', 'users-3.conf', 'users-4.conf']);
+    expect(Object.keys(json.shards)).toEqual([1, 2, 3, 4].flatMap((i) => [`users-${i}.conf`, `guard-${i}.conf`]));
     for (const name of Object.keys(json.shards)) expect(json.config).toContain(`include "${name}"`);
   });
 });

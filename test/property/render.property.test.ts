@@ -12,7 +12,7 @@ import { compile } from '../../src/auth/compile.js';
 import type { Compiled, Permissions, SubjectPermission } from '../../src/auth/model.js';
 import type { AccountJetStream, AccountModel } from '../../src/auth/accounts.js';
 import { STREAM_ADMIN_INBOX, streamAdminPublish } from '../../src/auth/jetstream.js';
-import { LOCKED_USER_KEY, render, shardFileName } from '../../src/auth/render.js';
+import { includedFiles, LOCKED_USER_KEY, render, shardSecretFiles } from '../../src/auth/render.js';
 import { parseRendered } from '../../src/auth/parse.js';
 import type { Room } from '../../src/api/types.js';
 import { binary } from '../support/binaries.js';
@@ -151,7 +151,7 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         mkdirSync(worldDir);
         const path = join(worldDir, 'auth.conf');
         writeFileSync(path, rendered.text);
-        rendered.shards.forEach((shard, i) => writeFileSync(join(worldDir, shardFileName(i + 1)), shard));
+        for (const [name, text] of Object.entries(includedFiles(rendered))) writeFileSync(join(worldDir, name), text);
         if (rendered.shards.length > 0) stats.sharded++;
         const text = rendered.text;
         // The operator reads its last generation back after a restart: render() must round-trip.
@@ -214,20 +214,27 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
         const [ra, rb] = [a, b].map((w) => render(compile(w.rooms, w.members).model, options));
         if (ra!.shards.length === 0 || rb!.shards.length === 0) return;
         stats.pairs++;
-        // B's main file with each shard from A or B, as kubelet could show them between two writes.
-        const shards = rb!.shards.map((s, i) => (fromA[i] ? ra!.shards[i]! : s));
+        // B's main file with each shard Secret (its users and its guard) from A or B, as kubelet could
+        // show them between two writes.
+        const shards = rb!.shards.map((_, i) => shardSecretFiles(fromA[i] && ra!.shards[i] !== undefined ? ra! : rb!, i + 1));
         const worldDir = join(dir, `mix${stats.pairs % 64}`);
         rmSync(worldDir, { recursive: true, force: true });
         mkdirSync(worldDir);
         writeFileSync(join(worldDir, 'auth.conf'), rb!.text);
-        shards.forEach((s, i) => writeFileSync(join(worldDir, shardFileName(i + 1)), s));
+        for (const files of shards) for (const [name, text] of Object.entries(files)) writeFileSync(join(worldDir, name), text);
         const parsed = await natsperms.parse(join(worldDir, 'auth.conf'));
-        const mixed = shards.some((s, i) => s !== rb!.shards[i]);
+        const mixed = shards.some((files, i) => !sameFiles(files, shardSecretFiles(rb!, i + 1)));
         if (mixed) stats.mixes++;
         if (parsed.error) stats.refused++;
         else stats.sameAsMain++;
         // It parses only when every file is the main file's own generation.
         expect(parsed.error === undefined, parsed.error).toBe(!mixed);
+        // And a mix is refused in the main file's head, before any shard is read: the refusal costs the
+        // server moments, not a parse of every shard.
+        if (mixed) {
+          const head = rb!.text.split('\n').findIndex((line) => line.startsWith('LOCKED_PUBLISH_DENY = ')) + 1;
+          expect(parsed.error).toMatch(new RegExp(`^variable reference for 'S\\d+_[0-9a-f]+' on line ${head} `));
+        }
       }),
       { numRuns: 1500, seed: 11 },
     );
@@ -252,3 +259,5 @@ describe(`rendered configs (${RUNS} generated worlds)`, () => {
     expect(withUsers).toBeGreaterThan(50);
   }, 120_000);
 });
+
+const sameFiles = (a: Record<string, string>, b: Record<string, string>) => JSON.stringify(a) === JSON.stringify(b);

@@ -1,6 +1,6 @@
 // A config larger than one Secret: the operator splits it across shard Secrets that the NATS pods
 // mount with the main one in a projected volume, rolls it out, and removes shards it no longer needs.
-// (Secrets here are limited to 3,000 bytes so that a few members need several.)
+// (Secrets here are limited to 4,000 bytes so that a few members need several.)
 import { beforeAll, expect, inject, it } from 'vitest';
 import type { Member } from '../../src/api/types.js';
 import { attachControlPlane } from '../platform/controlPlane.js';
@@ -28,7 +28,7 @@ const allReady = async (count: number) =>
     return list.length === count && list.every((m) => m.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === m.metadata.generation)) ? true : undefined;
   }, 60_000, 100);
 
-const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=3000'], kubeletDelayMs: 60_000 });
+const suite = useOperatorAndNats({ kubeConfig: cp.kubeConfig, natsNamespace: NATS, natsRelease: 'shard', watchNamespaces: [NS], args: ['--max-secret-bytes=4000'], kubeletDelayMs: 60_000 });
 
 beforeAll(async () => {
   await kube.apply(room(NS, 'r'));
@@ -41,7 +41,7 @@ it('spreads a large config over shard Secrets, enforces it on every server, and 
   expect(shards.length).toBeGreaterThanOrEqual(2);
   const main = (await kube.secretText(NATS, 'nats-rooms-auth'))!;
   expect(main).toContain('include "users-1.conf"');
-  expect(main.length).toBeLessThanOrEqual(3000);
+  expect(main.length).toBeLessThanOrEqual(4000);
 
   // The last member's permissions come from a shard: its client works through every server.
   const last = keys.length - 1;

@@ -7,7 +7,7 @@ import { enforcementOf, fingerprints, NOT_VERIFIED, sizeProblem, untoldRejection
 import type { RolloutResult } from '../../../src/reload/rollout.js';
 import { member, newUserKey, room } from '../../support/objects.js';
 
-const rendered = (main: number, shards: number[] = []): Rendered => ({ text: 'x'.repeat(main), shards: shards.map((n) => 'y'.repeat(n)), hash: 'h', serviceImporters: [] });
+const rendered = (main: number, shards: number[] = []): Rendered => ({ text: 'x'.repeat(main), shards: shards.map((n) => 'y'.repeat(n)), guards: shards.map(() => ''), hash: 'h', serviceImporters: [] });
 
 describe('sizeProblem', () => {
   const limits = { maxSecretBytes: 100, authShards: 4 };

@@ -58,7 +58,7 @@ function cluster(clock: FakeClock, count: number, reloadMs: number, flags: strin
   return { rollout, pods, server, pokes, reloadSpans };
 }
 
-const generation = (hash: string): Rendered => ({ text: '', shards: [], hash, serviceImporters: [] });
+const generation = (hash: string): Rendered => ({ text: '', shards: [], guards: [], hash, serviceImporters: [] });
 
 /** Runs ensure() on the fake clock until it settles; returns its result and when it came. */
 async function ensure(clock: FakeClock, rollout: ServerRollout, pods: Pod[], hash: string) {
