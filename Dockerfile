@@ -27,5 +27,7 @@ COPY --from=build /app/dist ./dist
 # The `node` user of the official Node images, by number so that runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 8080
-ENTRYPOINT ["node", "/app/dist/main.js"]
+# A young generation of 3 x 4 MiB instead of V8's 3 x 16: the operator's peak at 10,000 members drops by
+# about 24 MB for no measurable CPU (see README, benchmarks). The chart's command says the same.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
 CMD ["run"]

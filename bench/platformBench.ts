@@ -15,6 +15,8 @@ import { TestKube } from '../test/support/kube.js';
 import { member, room } from '../test/support/objects.js';
 import { metric, samples } from '../test/support/metrics.js';
 import { cpuSeconds, operatorCost, peakRssMb } from './processCost.js';
+import { memoryAtPeak } from './memoryAtPeak.js';
+import { imageNodeFlags } from '../test/support/image.js';
 import { FatalWaitError, freePorts, startProcess, waitFor } from '../test/support/processes.js';
 import { report, stats } from './report.js';
 import { CONFIG_HASH_ANNOTATION, SYSTEM_SEED_KEY } from '../src/api/metadata.js';
@@ -26,8 +28,8 @@ const NATS = 'nats';
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The operator as a process of its own, built (`npm run build`, then `node dist/main.js run`) as the
- * image runs it, default tuning: its memory and CPU are the product's, not a TypeScript loader's (tsx
+ * The operator as a process of its own, built (`npm run build`, then `node <the image's flags>
+ * dist/main.js run`) as the image runs it, default tuning: its memory and CPU are the product's, not a TypeScript loader's (tsx
  * alone idles at about 0.5% of a core here).
  */
 interface OperatorProcess {
@@ -43,7 +45,7 @@ async function startOperatorProcess(cp: ControlPlane, namespaces: string[], extr
   buildOnce();
   // BENCH_OPERATOR_NODE_ARGS: node flags for the operator alone (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof).
   const nodeArgs = (process.env.BENCH_OPERATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const started = startProcess(process.execPath, [...nodeArgs, 'dist/main.js', 'run', ...args], {
+  const started = startProcess(process.execPath, [...imageNodeFlags(), ...nodeArgs, 'dist/main.js', 'run', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, KUBECONFIG: cp.kubeconfigPath },
   });
@@ -211,6 +213,7 @@ async function benchLargeWorld(name: string, namespaces: string[], perNamespace:
   const r = await rig({ namespaces, operatorArgs: PARALLELISM });
   try {
     const count = namespaces.length * perNamespace;
+    const memory = memoryAtPeak(r.operator);
     const start = performance.now();
     // Applied with the operator running, as a user would: it coalesces the stream into a few generations.
     // The namespaces interleaved, so every account grows at once.
@@ -260,6 +263,8 @@ async function benchLargeWorld(name: string, namespaces: string[], perNamespace:
       delivered.push((r.nats.standIn.stats(r.nats.podNames[0]!).lastDeliveryAt ?? NaN) - wallClock);
     }
     const resultsAfter = await reloadsBy(r.operator, 'result');
+    // Not read during the idle window that follows, which would count the readings' own cost.
+    const operatorMemoryAtPeak = await memory.stop();
     const shards = (await Promise.all(Array.from({ length: AUTH_SHARDS }, (_, i) => r.kube.secret(NATS, `nats-rooms-auth-${i + 1}`)))).filter(Boolean).length;
     const p = stats(enforced);
     const raw = stats(rawSums);
@@ -291,6 +296,7 @@ async function benchLargeWorld(name: string, namespaces: string[], perNamespace:
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
       goal: 'every change <= 1.5 x the sum of raw reloads, median <= 1.3 x',
       ...(await operatorCost(r.operator.pid, IDLE_MS)),
+      operatorMemoryAtPeak,
     });
   } finally {
     await r.stop();

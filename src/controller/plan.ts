@@ -18,9 +18,25 @@ export type Fingerprints = ReadonlyMap<string, string>;
 export function fingerprints(model: AuthModel): Map<string, string> {
   const accounts = new Map(model.accounts.map((a) => [a.name, JSON.stringify(a)]));
   const out = new Map<string, string>();
-  for (const user of model.users) out.set(user.member, JSON.stringify([user.publicKey, user.permissions, accounts.get(user.account)]));
+  for (const user of model.users) {
+    const accountJson = accounts.get(user.account);
+    const frozen = Object.isFrozen(user.permissions);
+    let known = frozen ? knownFingerprints.get(user.permissions) : undefined;
+    if (!known || known.publicKey !== user.publicKey || known.accountJson !== accountJson) {
+      known = { publicKey: user.publicKey, accountJson, fingerprint: JSON.stringify([user.publicKey, user.permissions, accountJson]) };
+      if (frozen) knownFingerprints.set(user.permissions, known);
+    }
+    out.set(user.member, known.fingerprint);
+  }
   return out;
 }
+
+/**
+ * Per frozen permissions (which a MemberCache hands from one compile to the next), the fingerprint
+ * last made of them and what else it was made of (the key, the account's JSON): an unchanged member costs no JSON at all, and the
+ * same string comes back, which the status memo compares at once.
+ */
+const knownFingerprints = new WeakMap<object, { publicKey: string; accountJson: string | undefined; fingerprint: string }>();
 
 export interface SecretLimits {
   maxSecretBytes: number;

@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, usage, type OperatorConfig } from '../../src/config.js';
+import { imageEntrypoint } from '../support/image.js';
 import { CHART, REPO_ROOT, containerEnv, find, helm, one, podSpec, template, valuesFile, type KubeManifest } from './helm.js';
 
 const RELEASE = 'rooms';
@@ -101,12 +102,13 @@ describe('the default values', () => {
     expect(find(objects, 'Namespace')).toEqual([]);
   });
 
-  it('run `node dist/main.js run` as 2 replicas with probes on /healthz and /readyz and a locked-down container', async () => {
+  it('run the image\'s ENTRYPOINT (`node <flags> dist/main.js`) with `run` as 2 replicas with probes on /healthz and /readyz and a locked-down container', async () => {
     const { objects } = await template(RELEASE, NAMESPACE);
     const { deployment, spec, container } = operatorContainer(objects);
     expect((deployment.spec as { replicas: number }).replicas).toBe(2);
     expect(container.image).toBe('nats-rooms-operator:0.1.0');
-    expect([...(container.command ?? []), ...(container.args ?? [])]).toEqual(['node', '/app/dist/main.js', 'run']);
+    expect(container.command).toEqual(imageEntrypoint());
+    expect(container.args).toEqual(['run']);
     expect(container.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
     expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });

@@ -34,6 +34,32 @@ const rolling: RolloutResult = { state: 'RollingOut', message: 'waiting for nats
 const degraded: RolloutResult = { state: 'Degraded', message: 'nats-1 refused' };
 const enforced: RolloutResult = { state: 'Enforced', message: '' };
 
+describe('fingerprints', () => {
+  // Kept per frozen permissions between calls: whatever else the entry is made of still counts.
+  const model = compiled.model;
+  const joeEntry = model.users.find((u) => u.member === 't/joe')!;
+  const uncached = (m: typeof model, u: typeof joeEntry) => JSON.stringify([u.publicKey, u.permissions, JSON.stringify(m.accounts.find((a) => a.name === u.account))]);
+  it('are the same string again for the same entry, and equal to a fresh one', () => {
+    expect(Object.isFrozen(joeEntry.permissions)).toBe(true);
+    const again = fingerprints(model);
+    expect(again.get('t/joe')).toBe(current.get('t/joe'));
+    expect(again.get('t/joe')).toBe(uncached(model, joeEntry));
+  });
+  it.each([
+    ['another key', (u: typeof joeEntry) => ({ ...u, publicKey: newUserKey().publicKey }), (m: typeof model) => m],
+    ['another account', (u: typeof joeEntry) => ({ ...u, account: 'ROOMS_other' }), (m: typeof model) => m],
+    ['its account wired otherwise', (u: typeof joeEntry) => u, (m: typeof model) => ({ ...m, accounts: m.accounts.map((a) => ({ ...a, exports: [...a.exports, { kind: 'stream' as const, subject: 'x', accounts: ['y'] }] })) })],
+  ])('follow %s with the same permissions', (_, entry, wiring) => {
+    expect(fingerprints(model).get('t/joe')).toBe(current.get('t/joe'));
+    const changed = entry(joeEntry);
+    const m = wiring({ ...model, users: model.users.map((u) => (u === joeEntry ? changed : u)) });
+    const got = fingerprints(m).get('t/joe');
+    expect(changed.permissions).toBe(joeEntry.permissions);
+    expect(got).not.toBe(current.get('t/joe'));
+    expect(got).toBe(uncached(m, changed));
+  });
+});
+
 describe('enforcementOf', () => {
   const ok = compiled.members.get('t/joe')!;
   const rejected = compiled.members.get('t/bad')!;
