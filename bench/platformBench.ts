@@ -295,7 +295,7 @@ async function benchLargeWorld(name: string, namespaces: string[], perNamespace:
       // The operator's reload requests during the changes: "unchanged" and "refused" ones are waste.
       operatorReloads: Object.fromEntries(Object.entries(resultsAfter).map(([k, v]) => [k, v - (resultsBefore[k] ?? 0)])),
       goal: 'every change <= 1.5 x the sum of raw reloads, median <= 1.3 x',
-      ...(await operatorCost(r.operator.pid, IDLE_MS)),
+      ...(await operatorCost(r.operator.pid, IDLE_MS, 2)),
       operatorMemoryAtPeak,
     });
   } finally {

@@ -26,9 +26,19 @@ export async function cpuPercentOver(pid: number, ms: number): Promise<number> {
   return +((100 * (cpuSeconds(pid) - before)) / ((performance.now() - started) / 1000)).toFixed(2);
 }
 
-/** The figures every platform benchmark reports for the operator process. */
-export async function operatorCost(pid: number, idleMs: number): Promise<{ operatorPeakRssMb: number; operatorCpuSeconds: number; operatorIdleCpuPercent: number; idleMs: number }> {
+/**
+ * The figures every platform benchmark reports for the operator process. `windows` > 1 measures the
+ * idle CPU over that many intervals in a row (`operatorIdleCpuPercentByWindow`): V8 collects and
+ * shrinks the heap for a while after activity stops (its memory reducer), which the first interval
+ * holds and the later ones show gone.
+ */
+export async function operatorCost(
+  pid: number,
+  idleMs: number,
+  windows = 1,
+): Promise<{ operatorPeakRssMb: number; operatorCpuSeconds: number; operatorIdleCpuPercent: number; idleMs: number; operatorIdleCpuPercentByWindow?: number[] }> {
   const operatorCpuSeconds = +cpuSeconds(pid).toFixed(1);
-  const operatorIdleCpuPercent = await cpuPercentOver(pid, idleMs);
-  return { operatorPeakRssMb: peakRssMb(pid), operatorCpuSeconds, operatorIdleCpuPercent, idleMs };
+  const byWindow: number[] = [];
+  for (let i = 0; i < windows; i++) byWindow.push(await cpuPercentOver(pid, idleMs));
+  return { operatorPeakRssMb: peakRssMb(pid), operatorCpuSeconds, operatorIdleCpuPercent: byWindow[0]!, idleMs, ...(windows > 1 && { operatorIdleCpuPercentByWindow: byWindow }) };
 }

@@ -223,8 +223,9 @@ interface ShardFile {
   members: string[];
   bodies: string[];
   text: string;
-  /** The guard variable's name, and its file. */
+  /** The guard variable's name. */
   guard: string;
+  /** guard-N.conf, which defines it. */
   guardText: string;
 }
 

@@ -147,8 +147,12 @@ export class ServerRollout implements Rollout {
     // (kubelet's delivery, not the poll, sets the time), a large one is not reparsed back to back.
     let halfDelivered = false;
     let reloads = 0;
+    // The first reload that finds the old files is retried at once: kubelet most likely delivered while
+    // the server read them. Later ones wait their pause, so a large config is reparsed back to back once at most.
+    let retriedAtOnce = false;
     const waitingSince = this.clock.now();
     for (let pause = 0; ; pause *= 1.5) {
+      let atOnce = false;
       if (strategy === 'reload') {
         reloads++;
         const reloadStart = this.clock.now();
@@ -156,7 +160,10 @@ export class ServerRollout implements Rollout {
         pause ||= Math.max(MIN_RETRY_PAUSE_MS, 2 * (this.clock.now() - reloadStart));
         const after = refused ? now : await system.generation(conn);
         // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
-        metrics.reloads.inc({ server: name, result: refused ? 'refused' : after !== now ? 'applied' : 'unchanged' });
+        const unchanged = !refused && after === now;
+        metrics.reloads.inc({ server: name, result: refused ? 'refused' : unchanged ? 'unchanged' : 'applied' });
+        atOnce = unchanged && !retriedAtOnce;
+        retriedAtOnce ||= atOnce;
         if (refused) {
           // A sharded config lives in several Secrets, and kubelet may deliver them across two syncs:
           // a half-delivered generation does not parse (see render.ts). Give it the server's time.
@@ -180,8 +187,9 @@ export class ServerRollout implements Rollout {
         this.waiting.delete(name);
         return undefined;
       }
-      if (this.clock.now() - waitingSince + pause > IN_PLACE_WAIT_MS) break;
-      await this.clock.sleep(pause);
+      const next = atOnce ? MIN_RETRY_PAUSE_MS : pause;
+      if (this.clock.now() - waitingSince + next > IN_PLACE_WAIT_MS) break;
+      await this.clock.sleep(next);
     }
     // Still the old files: have kubelet sync the pod once more before handing the wait to the queue.
     if (strategy !== 'restart' && (await this.poke(pod, generation.hash, true))) this.pokedAt = this.clock.now();

@@ -42,10 +42,12 @@ function cluster(clock: FakeClock, count: number, reloadMs: number, flags: strin
       const s = at(conn);
       s.reloads++;
       const start = clock.now();
+      // nats-server reads the file when the reload starts.
+      const read = s.onDisk;
       await clock.sleep(s.reloadMs);
       reloadSpans.push([start, clock.now(), Number(conn.serverId.split('.')[3]!.split(':')[0])]);
       if (s.refuse) return s.refuse;
-      s.loaded = s.onDisk;
+      s.loaded = read;
       return undefined;
     },
   } as unknown as NatsSystem;
@@ -89,8 +91,20 @@ describe('ServerRollout timing', () => {
     const { rollout, pods, server } = cluster(clock, 3, 400);
     const { result } = await ensure(clock, rollout, pods, 'never-delivered');
     expect(result.state).toBe('RollingOut');
-    // In 1.6 s: reloads of 400 ms with at least 800 ms between them, two or three at most.
+    // In 1.6 s: reloads of 400 ms, the second at once after the first, then at least 800 ms apart: three at most.
     expect(server(0).reloads).toBeLessThanOrEqual(3);
+  });
+
+  it('retries a large config at once after the first reload that found the old files (kubelet delivered meanwhile), then by its cost', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server, reloadSpans } = cluster(clock, 3, 400);
+    for (let i = 0; i < 3; i++) clock.after(150, () => (server(i).onDisk = 'new'));
+    const { result } = await ensure(clock, rollout, pods, 'new');
+    expect(result.state).toBe('Enforced');
+    // nats-0: the reload at 100 reads the old file; the next starts 25 ms after it ends, not 800.
+    const first = reloadSpans.filter(([, , s]) => s === 0);
+    expect(first.map(([start]) => start)).toEqual([100, 525]);
+    expect(server(1).reloads).toBe(1);
   });
 
   it('hands a server that keeps reading the old files back to the queue, and pokes its pod again', async () => {
