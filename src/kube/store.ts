@@ -19,11 +19,22 @@ export class ObjectStore<T extends KubeObject> {
     return this.objects.size;
   }
 
-  /** Replaces everything with a fresh list; true when anything differs (by resourceVersion). */
+  /**
+   * Replaces everything with a fresh list; true when anything differs (by resourceVersion). An object
+   * at the same resourceVersion stays the one already held: a periodic relist then leaves every cache
+   * that follows object identity (compile, render, statuses) as warm as it was.
+   */
   replace(fresh: readonly T[]): boolean {
-    const next = new Map(fresh.map((o) => [keyOf(o.metadata.namespace, o.metadata.name), o] as const));
-    let changed = next.size !== this.objects.size;
-    for (const [key, obj] of next) if (this.objects.get(key)?.metadata.resourceVersion !== obj.metadata.resourceVersion) changed = true;
+    const next = new Map<string, T>();
+    let changed = false;
+    for (const o of fresh) {
+      const key = keyOf(o.metadata.namespace, o.metadata.name);
+      const held = this.objects.get(key);
+      const same = held !== undefined && held.metadata.resourceVersion === o.metadata.resourceVersion;
+      if (!same) changed = true;
+      next.set(key, same ? held : o);
+    }
+    if (next.size !== this.objects.size) changed = true;
     this.objects.clear();
     for (const [key, obj] of next) this.objects.set(key, obj);
     return changed;

@@ -16,6 +16,16 @@ describe('ObjectStore', () => {
     expect(store.get('y', 'a')).toBeUndefined();
   });
 
+  it('keeps the object it holds when a relist brings it at the same resourceVersion, and takes a newer one', () => {
+    const store = new ObjectStore();
+    const [x, y] = [obj('a', '1', 'x'), obj('a', '1', 'y')];
+    store.replace([x, y]);
+    expect(store.replace([obj('a', '1', 'x'), obj('a', '2', 'y')])).toBe(true);
+    expect(store.get('x', 'a')).toBe(x);
+    expect(store.get('y', 'a')).not.toBe(y);
+    expect(store.get('y', 'a')?.metadata.resourceVersion).toBe('2');
+  });
+
   it('applies events and returns the previous object; cluster-scoped and namespaced names do not collide', () => {
     const store = new ObjectStore();
     expect(store.apply('ADDED', obj('n', '1'))).toBeUndefined();
