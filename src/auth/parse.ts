@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { AccountModel, ExportEntry, ImportEntry, JetStreamLimits, LinkKind } from './accounts.js';
 import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
+import { shardGuardName } from './render.js';
 
 const ACCOUNT = /^ {2}"([A-Za-z0-9_$-]+)": \{$/;
 const NAMESPACE = /^ {2}# namespace ([a-z0-9-]+)$/;
@@ -29,7 +30,7 @@ export function parseRendered(main: string, shards: readonly string[]): AuthMode
   for (const [i, shard] of shards.entries()) {
     // Files of two generations (the main Secret read from a cache, a shard written since) do not mix:
     // the main file names each shard's guard, the hash of its content (see render.ts).
-    const guard = `S${i + 1}_${createHash('sha256').update(shard).digest('hex').slice(0, 32)}`;
+    const guard = shardGuardName(i + 1, createHash('sha256').update(shard).digest('hex'));
     if (!main.includes(`$${guard},`) && !main.includes(`$${guard}]`)) return undefined;
     let member: string | undefined;
     for (const line of shard.split('\n')) {

@@ -30,6 +30,8 @@ export const MAX_FILE_BYTES = 1_000_000;
 
 export const shardFileName = (index: number) => `users-${index}.conf`;
 export const guardFileName = (index: number) => `guard-${index}.conf`;
+/** The guard variable of shard `index` (1-based), named after the sha256 (hex) of its users file. */
+export const shardGuardName = (index: number, sha256Hex: string) => `S${index}_${sha256Hex.slice(0, 32)}`;
 
 /** Shard `index` (1-based) as the files of its Secret: its users and its guard (one Secret, so kubelet delivers them together). */
 export function shardSecretFiles(rendered: Rendered, index: number): Record<string, string> {
@@ -243,7 +245,7 @@ function shardFile(s: number, count: number, members: string[], bodies: string[]
     }
   }
   chunks.push(chunk);
-  const guard = `S${s + 1}_${hash.update(chunk).digest('hex').slice(0, 32)}`;
+  const guard = shardGuardName(s + 1, hash.update(chunk).digest('hex'));
   const guardText = `# Guard of ${shardFileName(s + 1)}, named after its content: the main file of the same generation names it.\n${guard} = "${SHARD_GUARD_PREFIX}${guard}"\n`;
   return { members, bodies, text: chunks.join(''), guard, guardText };
 }

@@ -33,8 +33,8 @@ export function fingerprints(model: AuthModel): Map<string, string> {
 
 /**
  * Per frozen permissions (which a MemberCache hands from one compile to the next), the fingerprint
- * last made of them and what else it was made of (the key, the account's JSON): an unchanged member costs no JSON at all, and the
- * same string comes back, which the status memo compares at once.
+ * last made of them and what else it was made of (the key, the account's JSON): an unchanged member
+ * costs no JSON at all, and the same string comes back, which the status memo compares at once.
  */
 const knownFingerprints = new WeakMap<object, { publicKey: string; accountJson: string | undefined; fingerprint: string }>();
 

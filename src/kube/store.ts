@@ -5,7 +5,7 @@ import type { KubeObject } from './types.js';
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
 export class ObjectStore<T extends KubeObject> {
-  private readonly objects = new Map<string, T>();
+  private objects = new Map<string, T>();
 
   list(): T[] {
     return [...this.objects.values()];
@@ -35,8 +35,7 @@ export class ObjectStore<T extends KubeObject> {
       next.set(key, same ? held : o);
     }
     if (next.size !== this.objects.size) changed = true;
-    this.objects.clear();
-    for (const [key, obj] of next) this.objects.set(key, obj);
+    this.objects = next;
     return changed;
   }
 
