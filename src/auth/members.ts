@@ -9,6 +9,7 @@ import { JETSTREAM_NAME_MAX_LENGTH } from '../api/grammar.js';
 import { isValidPublicUserKey } from './keys.js';
 import { frozenPermissions, reject, type CompileOptions, type MemberResult, type RoomResult } from './model.js';
 import { checkName, refusal, type RoomEntry, type RoomIndex } from './rooms.js';
+import { flat } from '../strings.js';
 
 const PUBLISHES: ReadonlySet<AccessMode> = new Set(['Publish', 'PublishSubscribe', 'Request']);
 const SUBSCRIBES: ReadonlySet<AccessMode> = new Set(['Subscribe', 'PublishSubscribe', 'Respond']);
@@ -126,7 +127,7 @@ export function compileMember(
     reason: unresolved === 0 ? 'Accepted' : 'SomeRoomsUnresolved',
     message:
       unresolved === 0
-        ? `in the NATS config with ${refs.length} room(s)`
+        ? acceptedMessage(refs.length)
         : `in the NATS config; not granted: ${refs.filter((r) => !r.granted).map(describeUnresolved).join('; ')}`,
     publicKey,
     keySource,
@@ -159,4 +160,10 @@ function describeUnresolved(ref: MemberRoomStatus): string {
     default:
       return `${room}: ${ref.reason}`;
   }
+}
+
+/** One string per room count, shared by every Member with that many rooms (one copy, not 10,000). */
+const acceptedMessages: string[] = [];
+function acceptedMessage(rooms: number): string {
+  return (acceptedMessages[rooms] ??= flat(`in the NATS config with ${rooms} room(s)`));
 }

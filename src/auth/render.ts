@@ -4,6 +4,7 @@
 // list would mean "everything" to nats-server, so it is written as an explicit deny of `>`.
 import { createHash } from 'node:crypto';
 import { LOCKED_USER_KEY } from './keys.js';
+import { flat } from '../strings.js';
 import type { AuthModel, Permissions, SubjectPermission, UserEntry } from './model.js';
 import type { AccountJetStream, AccountModel } from './accounts.js';
 import { STREAM_ADMIN_INBOX, streamAdminPublish } from './jetstream.js';
@@ -147,7 +148,7 @@ function userBody(entry: UserEntry): string {
   const { publish, subscribe, allowResponses } = entry.permissions;
   // Permissions before the key: with several unsafe values, the error names the same one as always.
   const perms = `publish: ${subjectPermission(publish)}, subscribe: ${subjectPermission(subscribe)}${allowResponses ? ', allow_responses: true' : ''}`;
-  const body = `{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`;
+  const body = flat(`{nkey: ${quote(entry.publicKey)}, permissions: {${perms}}}`);
   if (frozen) writtenBodies.set(entry.permissions, { publicKey: entry.publicKey, body });
   return body;
 }

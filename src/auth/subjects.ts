@@ -1,4 +1,5 @@
 // Subject relations the compiler needs. Roots are literal subjects (no wildcards).
+import { flat } from '../strings.js';
 
 /** True when every subject `subject` can match lies at or below `root`. */
 export function isWithinRoot(subject: string, root: string): boolean {
@@ -20,7 +21,7 @@ export function canonical(subjects: Iterable<string>): string[] {
   else insertionSort(sorted);
   // Sorted, repeats are neighbours: drop them in place.
   let n = 0;
-  for (let i = 0; i < sorted.length; i++) if (n === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i]!;
+  for (let i = 0; i < sorted.length; i++) if (n === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = flat(sorted[i]!);
   if (n < sorted.length) sorted.length = n;
   return sorted;
 }

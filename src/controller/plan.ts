@@ -7,6 +7,7 @@ import type { Rendered } from '../auth/render.js';
 import type { RolloutResult } from '../reload/rollout.js';
 import type { StreamOutcome } from '../jetstream/streamKeeper.js';
 import { memberStatus, roomStatus, sameStatus, type Enforcement } from './status.js';
+import { flat } from '../strings.js';
 
 /** Per member, what its entry in the config amounts to (see fingerprints()). */
 export type Fingerprints = ReadonlyMap<string, string>;
@@ -23,7 +24,7 @@ export function fingerprints(model: AuthModel): Map<string, string> {
     const frozen = Object.isFrozen(user.permissions);
     let known = frozen ? knownFingerprints.get(user.permissions) : undefined;
     if (!known || known.publicKey !== user.publicKey || known.accountJson !== accountJson) {
-      known = { publicKey: user.publicKey, accountJson, fingerprint: JSON.stringify([user.publicKey, user.permissions, accountJson]) };
+      known = { publicKey: user.publicKey, accountJson, fingerprint: flat(JSON.stringify([user.publicKey, user.permissions, accountJson])) };
       if (frozen) knownFingerprints.set(user.permissions, known);
     }
     out.set(user.member, known.fingerprint);

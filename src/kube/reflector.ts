@@ -7,6 +7,7 @@ import { backoffMs, systemClock, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import { KubeError, type KubeClient } from './client.js';
 import { ObjectStore } from './store.js';
+import { StringPool } from './stringPool.js';
 import type { KubeList, KubeObject } from './types.js';
 import { watchOnce, WatchStalledError } from './watcher.js';
 
@@ -158,14 +159,17 @@ export class Reflector<T extends KubeObject> {
   }
 }
 
+/** One pool for every reflector: namespaces, kinds and condition reasons repeat across them. */
+const pool = new StringPool();
+
 /**
  * The object as the cache keeps it: without metadata.managedFields, which the operator never reads and
- * which server-side apply fills with a field tree per manager for every object held.
- * The object is fresh from JSON.parse, not shared yet.
+ * which server-side apply fills with a field tree per manager for every object held, and with its
+ * repeated values pooled. The object is fresh from JSON.parse, not shared yet.
  */
 function trimmed<T extends KubeObject>(object: T): T {
   delete (object.metadata as { managedFields?: unknown }).managedFields;
-  return object;
+  return pool.internValues(object);
 }
 
 /** A promise and its resolve function (Promise.withResolvers needs Node 22). */
