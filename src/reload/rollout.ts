@@ -16,9 +16,8 @@ import type { Metrics } from '../metrics.js';
 import type { Rendered } from '../auth/render.js';
 import type { NatsSystem, ServerConnection } from './natsSystem.js';
 import { CONFIG_HASH_ANNOTATION, POKED_AT_ANNOTATION } from '../api/metadata.js';
+import { FirstReloadWait } from './firstReloadWait.js';
 
-/** Kubelet needs a moment after a pod update to refresh its volumes; reloading sooner reads the old file. */
-const FIRST_RELOAD_AFTER_POKE_MS = 100;
 /** Shortest pause between two reloads of a server still reading the old files. */
 const MIN_RETRY_PAUSE_MS = 25;
 /** How long one server is retried in place before the wait is handed back to the queue. */
@@ -56,6 +55,8 @@ export class ServerRollout implements Rollout {
   private readonly wired = new Map<string, string>();
   /** When pods were last annotated: give kubelet a moment before asking for a reload. */
   private pokedAt = 0;
+  /** That moment, learnt from what the first reloads after the pokes found. */
+  private readonly firstReload = new FirstReloadWait();
 
   private readonly clock: Clock;
 
@@ -139,8 +140,11 @@ export class ServerRollout implements Rollout {
     // Accounts with service imports that this server does not have yet need a second reload.
     // A restarted server wires them at start; a reloaded one (by the operator or a sidecar) on the next reload.
     const newImporters = strategy !== 'restart' && generation.serviceImporters.length > 0 ? await this.missingAccounts(system, conn, generation.serviceImporters) : [];
-    const sincePoke = this.clock.now() - this.pokedAt;
-    if (sincePoke < FIRST_RELOAD_AFTER_POKE_MS) await this.clock.sleep(FIRST_RELOAD_AFTER_POKE_MS - sincePoke);
+    // A server reached within kubelet's moment after the pokes (the first one) waits for it, and what
+    // its reloads find tells the next rollout how long that moment is.
+    const firstWait = this.firstReload.ms;
+    const learning = this.clock.now() - this.pokedAt < firstWait;
+    if (learning) await this.clock.sleep(this.pokedAt + firstWait - this.clock.now());
     // Kubelet usually delivers within moments of the poke: try a few times before handing the wait
     // back to the queue (which would mean writing RollingOut statuses for a blink). Each try re-reads
     // the config, so the pause between tries follows what one costs: a small config is polled closely
@@ -162,6 +166,9 @@ export class ServerRollout implements Rollout {
         // "unchanged": the server re-read the file kubelet had not replaced yet (no effect on clients).
         const unchanged = !refused && after === now;
         metrics.reloads.inc({ server: name, result: refused ? 'refused' : unchanged ? 'unchanged' : 'applied' });
+        // Only the first reload was made at the wait; a later one that found the old files still tells it was short.
+        const found = unchanged ? 'old' : !refused ? 'new' : generation.shards.length > 0 ? 'half' : undefined;
+        if (learning && found && (reloads === 1 || unchanged)) this.firstReload.observe(reloadStart - this.pokedAt, this.clock.now() - reloadStart, found);
         atOnce = unchanged && !retriedAtOnce;
         retriedAtOnce ||= atOnce;
         if (refused) {
@@ -183,7 +190,7 @@ export class ServerRollout implements Rollout {
       }
       if (now === generation.hash) {
         this.wired.set(name, generation.hash);
-        log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: this.clock.now() - (this.started?.at ?? this.clock.now()) });
+        log.info('server enforces generation', { server: name, generation: short, reloads, rolloutMs: this.clock.now() - (this.started?.at ?? this.clock.now()), ...(learning && { firstReloadAfterPokeMs: firstWait }) });
         this.waiting.delete(name);
         return undefined;
       }

@@ -107,6 +107,27 @@ describe('ServerRollout timing', () => {
     expect(server(1).reloads).toBe(1);
   });
 
+  it('learns how long kubelet takes: later rollouts of a large config wait for it instead of re-reading the old files', async () => {
+    const clock = new FakeClock(0);
+    const { rollout, pods, server, reloadSpans } = cluster(clock, 3, 400);
+    const oldReads: number[] = [];
+    for (let round = 1; round <= 10; round++) {
+      const hash = `gen-${round}`;
+      const start = clock.now();
+      const before = reloadSpans.length;
+      for (let i = 0; i < 3; i++) clock.after(300, () => (server(i).onDisk = hash));
+      const { result } = await ensure(clock, rollout, pods, hash);
+      expect(result.state).toBe('Enforced');
+      // nats-0's first reload in this round: did it start before kubelet delivered?
+      const [firstStart] = reloadSpans.slice(before).find(([, , s]) => s === 0)!;
+      oldReads.push(firstStart - start < 300 ? 1 : 0);
+    }
+    // The first rollout reloads at 100 ms and reads the old files (as every one did with a fixed wait);
+    // then the wait follows the delivery, coming down slowly and going up again when it read too early.
+    expect(oldReads[0]).toBe(1);
+    expect(oldReads.reduce((a, b) => a + b)).toBeLessThanOrEqual(4);
+  });
+
   it('hands a server that keeps reading the old files back to the queue, and pokes its pod again', async () => {
     const clock = new FakeClock(0);
     const { rollout, pods, server, pokes } = cluster(clock, 3, 2);
