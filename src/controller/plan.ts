@@ -73,7 +73,7 @@ export const NOT_VERIFIED: Enforcement = {
  */
 export function enforcementOf(result: MemberResult, fingerprint: string | undefined, enforcedFingerprint: string | undefined, outcome: RolloutResult | undefined): Enforcement {
   if (!outcome) return NOT_VERIFIED;
-  if (result.accepted && fingerprint !== undefined && enforcedFingerprint === fingerprint) return { state: 'Enforced' };
+  if (result.accepted && fingerprint !== undefined && enforcedFingerprint === fingerprint) return ENFORCED;
   if (outcome.state === 'Degraded') return { state: 'Degraded', message: outcome.message };
   return { state: 'RollingOut', message: outcome.message };
 }
@@ -105,13 +105,43 @@ export interface StatusInputs {
 }
 
 /**
- * Per object (`plural/namespace/name`), the inputs its status was last computed from and the stored
- * status it was compared with. An object whose inputs and stored status are both unchanged (the same
- * cached status object) is not computed again: a reconcile's status work follows what changed, not
- * the member count (at 10,000 members every status cost 120-200 ms).
+ * Per cached object, the inputs its status was last computed from and the stored status it was
+ * compared with. An object whose inputs and stored status are both unchanged is not computed again:
+ * a reconcile's status work follows what changed, not the member count (at 10,000 members every
+ * status cost 120-200 ms). Keyed by the object itself (the reflectors hand out the same object while
+ * it is unchanged): a gone one is forgotten with it.
  */
-export type StatusMemo = Map<string, { inputs: unknown[]; stored: unknown }>;
+export class StatusMemo {
+  private entries = new WeakMap<object, MemoEntry>();
+  get(object: Room | Member): MemoEntry | undefined {
+    return this.entries.get(object);
+  }
+  set(object: Room | Member, entry: MemoEntry): void {
+    this.entries.set(object, entry);
+  }
+  clear(): void {
+    this.entries = new WeakMap();
+  }
+}
 
+interface MemoEntry {
+  inputs: unknown[];
+  stored: unknown;
+}
+
+/**
+ * An object's `namespace/name`, made once per cached object: the reflectors hand out the same object
+ * while it is unchanged, and at 50,000 members making the keys again (and hashing them) cost 100-200 ms
+ * a reconcile.
+ */
+const objectKeys = new WeakMap<object, string>();
+function objectKey(object: Room | Member): string {
+  let key = objectKeys.get(object);
+  if (key === undefined) objectKeys.set(object, (key = keyOf(object.metadata)));
+  return key;
+}
+
+const ENFORCED: Enforcement = Object.freeze({ state: 'Enforced' });
 
 /** The status every Room and Member should have. A room is ready when every member granted it is. */
 export function wantedStatuses(i: StatusInputs): WantedStatus[] {
@@ -119,7 +149,8 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
   // Per room, the first member granted it whose permissions are not enforced yet.
   const roomPending = new Map<string, Enforcement>();
   for (const member of i.members) {
-    const key = keyOf(member.metadata);
+    const last = i.memo?.get(member);
+    const key = objectKey(member);
     const result = i.compiled.members.get(key)!;
     const enforcement = enforcementOf(result, i.current.get(key), i.enforced.get(key), i.outcome);
     if (result.accepted && enforcement.state !== 'Enforced') {
@@ -128,29 +159,24 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
     // What the status is made of: the spec (generation), the verdict, the entry in the config (its
     // fingerprint: key, permissions, account), where its enforcement stands.
     const inputs = [member.metadata.generation, result.reason, result.message, result.keySource, i.current.get(key), enforcement.state, 'message' in enforcement ? enforcement.message : undefined];
-    out.push(remembered(i.memo, `members/${key}`, member, inputs, () => memberStatus(member, result, enforcement, i.now)));
+    out.push(remembered(i.memo, last, 'members', member, inputs, () => memberStatus(member, result, enforcement, i.now)));
   }
   for (const room of i.rooms) {
-    const key = keyOf(room.metadata);
-    const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? { state: 'Enforced' } : NOT_VERIFIED);
+    const last = i.memo?.get(room);
+    const key = objectKey(room);
+    const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? ENFORCED : NOT_VERIFIED);
     const result = i.compiled.rooms.get(key)!;
     const stream = i.streams?.get(key);
     const inputs = [room.metadata.generation, result.reason, result.message, result.memberCount, result.subject, result.stream, enforcement.state, 'message' in enforcement ? enforcement.message : undefined, stream && JSON.stringify(stream)];
-    out.push(remembered(i.memo, `rooms/${key}`, room, inputs, () => roomStatus(room, result, enforcement, i.now, stream)));
-  }
-  if (i.memo && i.memo.size > i.members.length + i.rooms.length) {
-    const present = new Set([...i.members.map((m) => `members/${keyOf(m.metadata)}`), ...i.rooms.map((r) => `rooms/${keyOf(r.metadata)}`)]);
-    for (const k of i.memo.keys()) if (!present.has(k)) i.memo.delete(k);
+    out.push(remembered(i.memo, last, 'rooms', room, inputs, () => roomStatus(room, result, enforcement, i.now, stream)));
   }
   return out;
 }
 
-/** The wanted status, computed only when the object's inputs or its stored status changed since the memo's entry. */
-function remembered(memo: StatusMemo | undefined, key: string, object: Room | Member, inputs: unknown[], status: () => object): WantedStatus {
-  const plural = key.startsWith('rooms/') ? 'rooms' : 'members';
-  const last = memo?.get(key);
+/** The wanted status, computed only when the object's inputs or its stored status changed since the memo's entry (`last`). */
+function remembered(memo: StatusMemo | undefined, last: MemoEntry | undefined, plural: WantedStatus['plural'], object: Room | Member, inputs: unknown[], status: () => object): WantedStatus {
   if (last && last.stored === object.status && last.inputs.every((v, n) => v === inputs[n])) return { plural, object, status: undefined, unchanged: true };
-  memo?.set(key, { inputs, stored: object.status });
+  memo?.set(object, { inputs, stored: object.status });
   return want(plural, object, status());
 }
 
@@ -170,22 +196,21 @@ export interface Rejection {
  */
 export function untoldRejections(rooms: readonly Room[], members: readonly Member[], compiled: Compiled, reported: Map<string, string>): Rejection[] {
   const out: Rejection[] = [];
-  const present = new Set<string>();
+  // The rejected objects present: a reported key not among them was accepted or is gone, and is forgotten.
+  // Accepted objects build no key (at 50,000 members the keys and a set of them cost about 100 ms).
+  const rejected = new Set<string>();
   const consider = (kind: Rejection['kind'], object: Room | Member, result: { accepted: boolean; reason: string; message: string }) => {
-    const key = `${kind}/${keyOf(object.metadata)}`;
-    present.add(key);
-    if (result.accepted) {
-      reported.delete(key);
-      return;
-    }
+    if (result.accepted) return;
+    const key = `${kind}/${objectKey(object)}`;
+    rejected.add(key);
     const previous = object.status?.conditions?.find((c) => c.type === 'Accepted');
     const alreadyShown = previous?.status === 'False' && previous.reason === result.reason;
     if (alreadyShown || reported.get(key) === result.reason) return;
     reported.set(key, result.reason);
     out.push({ kind, object, reason: result.reason, message: result.message });
   };
-  for (const m of members) consider('Member', m, compiled.members.get(keyOf(m.metadata))!);
-  for (const r of rooms) consider('Room', r, compiled.rooms.get(keyOf(r.metadata))!);
-  for (const key of reported.keys()) if (!present.has(key)) reported.delete(key);
+  for (const m of members) consider('Member', m, compiled.members.get(objectKey(m))!);
+  for (const r of rooms) consider('Room', r, compiled.rooms.get(objectKey(r))!);
+  for (const key of reported.keys()) if (!rejected.has(key)) reported.delete(key);
   return out;
 }

@@ -16,7 +16,7 @@ import type { Pod, Secret } from '../kube/types.js';
 import { clientUrl, type Rollout, type RolloutResult } from '../reload/rollout.js';
 import type { StreamKeeper, StreamOutcome } from '../jetstream/streamKeeper.js';
 import type { Metrics } from '../metrics.js';
-import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses, type StatusMemo } from './plan.js';
+import { fingerprints, renderedBytes, sizeProblem, untoldRejections, wantedStatuses, StatusMemo } from './plan.js';
 import { ConfigSecrets } from './configSecrets.js';
 import { planStreamFinalizers, retiringStreams, StreamFinalizers } from './streamFinalizers.js';
 import type { StatusWriter } from './statusWriter.js';
@@ -73,7 +73,7 @@ export class Reconciler {
   /** Per persisted room, its stream as last kept, and the config hash it was kept under. */
   private streams?: { hash: string; outcomes: Map<string, StreamOutcome> };
   /** What the last reconciles found of each object's status (see StatusMemo in plan.ts). */
-  private readonly statusMemo: StatusMemo = new Map();
+  private readonly statusMemo = new StatusMemo();
   /** The last prepare(), with the input version it was made from. */
   private prepared?: { inputs: number; result: Prepared };
   private readonly compileOptions: CompileOptions;

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../../src/auth/compile.js';
 import type { Rendered } from '../../../src/auth/render.js';
-import { enforcementOf, fingerprints, NOT_VERIFIED, sizeProblem, untoldRejections, wantedStatuses } from '../../../src/controller/plan.js';
+import { enforcementOf, fingerprints, NOT_VERIFIED, sizeProblem, StatusMemo, untoldRejections, wantedStatuses } from '../../../src/controller/plan.js';
 import type { RolloutResult } from '../../../src/reload/rollout.js';
 import { member, newUserKey, room } from '../../support/objects.js';
 
@@ -105,7 +105,7 @@ describe('wantedStatuses', () => {
   });
 
   it('with a memo, computes again only objects whose inputs or stored status changed', () => {
-    const memo = new Map();
+    const memo = new StatusMemo();
     const run = (members: typeof joe[], enforcedPrints: typeof current, outcome = enforced) =>
       new Map(wantedStatuses({ rooms, members, compiled, current, enforced: enforcedPrints, outcome, now, memo }).map((w) => [`${w.plural}/${w.object.metadata.name}`, w]));
     const first = run([joe, pam], current);
