@@ -28,8 +28,6 @@ COPY --from=build /app/dist ./dist
 USER 1000:1000
 EXPOSE 8080
 # A young generation of 3 x 4 MiB instead of V8's 3 x 16: the operator's peak at 10,000 members drops by
-# about 24 MB for no measurable CPU (see README, benchmarks). Once the changes stop, V8's memory reducer
-# makes one full collection instead of three: the later two freed nothing and, at 50,000 members, cost
-# about 1.5% of a core over the first idle minute. The chart's command says the same.
-ENTRYPOINT ["node", "--max-semi-space-size=4", "--memory-reducer-single-gc", "/app/dist/main.js"]
+# about 24 MB for no measurable CPU (see README, benchmarks). The chart's command says the same.
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/dist/main.js"]
 CMD ["run"]
