@@ -149,7 +149,6 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
   // Per room, the first member granted it whose permissions are not enforced yet.
   const roomPending = new Map<string, Enforcement>();
   for (const member of i.members) {
-    const last = i.memo?.get(member);
     const key = objectKey(member);
     const result = i.compiled.members.get(key)!;
     const enforcement = enforcementOf(result, i.current.get(key), i.enforced.get(key), i.outcome);
@@ -159,22 +158,22 @@ export function wantedStatuses(i: StatusInputs): WantedStatus[] {
     // What the status is made of: the spec (generation), the verdict, the entry in the config (its
     // fingerprint: key, permissions, account), where its enforcement stands.
     const inputs = [member.metadata.generation, result.reason, result.message, result.keySource, i.current.get(key), enforcement.state, 'message' in enforcement ? enforcement.message : undefined];
-    out.push(remembered(i.memo, last, 'members', member, inputs, () => memberStatus(member, result, enforcement, i.now)));
+    out.push(remembered(i.memo, 'members', member, inputs, () => memberStatus(member, result, enforcement, i.now)));
   }
   for (const room of i.rooms) {
-    const last = i.memo?.get(room);
     const key = objectKey(room);
     const enforcement: Enforcement = roomPending.get(key) ?? (i.outcome ? ENFORCED : NOT_VERIFIED);
     const result = i.compiled.rooms.get(key)!;
     const stream = i.streams?.get(key);
     const inputs = [room.metadata.generation, result.reason, result.message, result.memberCount, result.subject, result.stream, enforcement.state, 'message' in enforcement ? enforcement.message : undefined, stream && JSON.stringify(stream)];
-    out.push(remembered(i.memo, last, 'rooms', room, inputs, () => roomStatus(room, result, enforcement, i.now, stream)));
+    out.push(remembered(i.memo, 'rooms', room, inputs, () => roomStatus(room, result, enforcement, i.now, stream)));
   }
   return out;
 }
 
-/** The wanted status, computed only when the object's inputs or its stored status changed since the memo's entry (`last`). */
-function remembered(memo: StatusMemo | undefined, last: MemoEntry | undefined, plural: WantedStatus['plural'], object: Room | Member, inputs: unknown[], status: () => object): WantedStatus {
+/** The wanted status, computed only when the object's inputs or its stored status changed since the memo's entry. */
+function remembered(memo: StatusMemo | undefined, plural: WantedStatus['plural'], object: Room | Member, inputs: unknown[], status: () => object): WantedStatus {
+  const last = memo?.get(object);
   if (last && last.stored === object.status && last.inputs.every((v, n) => v === inputs[n])) return { plural, object, status: undefined, unchanged: true };
   memo?.set(object, { inputs, stored: object.status });
   return want(plural, object, status());
