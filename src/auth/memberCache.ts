@@ -10,7 +10,7 @@
 // default permissions are the cache's own: other ones empty it.
 import type { Member, ObjectMeta, Room } from '../api/types.js';
 import { compileMember } from './members.js';
-import { keyOf, type CompileOptions, type MemberResult } from './model.js';
+import { objectKey, type CompileOptions, type MemberResult } from './model.js';
 import { timeOf, type Identity } from './ordering.js';
 import type { RoomEntry, RoomIndex } from './rooms.js';
 
@@ -96,7 +96,7 @@ export class MemberCache {
 
   readonly identify = (member: Member): Identity => {
     let known = this.identities.get(member);
-    if (!known) this.identities.set(member, (known = { key: keyOf(member.metadata), time: timeOf(member.metadata) }));
+    if (!known) this.identities.set(member, (known = { key: objectKey(member), time: timeOf(member.metadata) }));
     return known;
   };
 

@@ -150,6 +150,18 @@ export interface Compiled {
 
 export const keyOf = (meta: Pick<ObjectMeta, 'namespace' | 'name'>) => `${meta.namespace}/${meta.name}`;
 
+/**
+ * An object's `namespace/name`, made once per cached object: the reflectors hand out the same object
+ * while it is unchanged, and at 50,000 members making the keys again (and hashing them) cost 100-200 ms
+ * a reconcile.
+ */
+const objectKeys = new WeakMap<object, string>();
+export function objectKey(object: { metadata: Pick<ObjectMeta, 'namespace' | 'name'> }): string {
+  let key = objectKeys.get(object);
+  if (key === undefined) objectKeys.set(object, (key = keyOf(object.metadata)));
+  return key;
+}
+
 export function reject(reason: Reason, message: string): Verdict {
   return { accepted: false, reason, message };
 }

@@ -2,7 +2,7 @@
 // where each object's permissions stand, the status each object should have, and which rejections
 // still need a Warning Event. The reconciler (reconciler.ts) carries it out.
 import type { Member, Room } from '../api/types.js';
-import { keyOf, type AuthModel, type Compiled, type MemberResult } from '../auth/model.js';
+import { objectKey, type AuthModel, type Compiled, type MemberResult } from '../auth/model.js';
 import type { Rendered } from '../auth/render.js';
 import type { RolloutResult } from '../reload/rollout.js';
 import type { StreamOutcome } from '../jetstream/streamKeeper.js';
@@ -127,18 +127,6 @@ export class StatusMemo {
 interface MemoEntry {
   inputs: unknown[];
   stored: unknown;
-}
-
-/**
- * An object's `namespace/name`, made once per cached object: the reflectors hand out the same object
- * while it is unchanged, and at 50,000 members making the keys again (and hashing them) cost 100-200 ms
- * a reconcile.
- */
-const objectKeys = new WeakMap<object, string>();
-function objectKey(object: Room | Member): string {
-  let key = objectKeys.get(object);
-  if (key === undefined) objectKeys.set(object, (key = keyOf(object.metadata)));
-  return key;
 }
 
 const ENFORCED: Enforcement = Object.freeze({ state: 'Enforced' });
